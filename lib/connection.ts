@@ -1,0 +1,825 @@
+/**
+ * One loop per connection, after Go's `conn.serve`: read a request head, run the handler, write
+ * the response, finish the request body, decide whether to reuse the connection, repeat. Every
+ * wire error ends in one place, {@link Connection.serve}'s catch.
+ *
+ * Pipelined requests are answered in order. Responses are queued in an output buffer and sent
+ * when the loop would otherwise wait (for more request bytes, or for an async handler), so a
+ * batch of pipelined requests costs one `write`. At most one write is in flight, and the loop
+ * does not wait for it before reading again.
+ *
+ * Deno connections have no deadlines, so a connection publishes when its current wait must end
+ * ({@link Connection.expired}) and the server's reaper closes it if that passes.
+ *
+ * @module
+ */
+
+import {
+  CONNECTION_MANAGED,
+  encodeLatin1Into,
+  HttpError,
+  type Limits,
+  type RequestHead,
+  RequestHeadParser,
+  responseHasBody,
+  STATUS_TEXT,
+} from "./http.ts";
+import { ChunkedDecoder } from "./http.ts";
+import type { Handler, ServeHandlerInfo } from "./types.ts";
+
+/** Time limits in milliseconds. */
+export interface Timeouts {
+  /** From the first byte of a request head to its end (slowloris). */
+  headerTimeout: number;
+  /** Waiting for the next request on a kept-alive connection. */
+  idleTimeout: number;
+  /** Waiting for the next bytes of a request body. */
+  bodyTimeout: number;
+  /** A single write waiting for the client to read (a client that never reads). */
+  writeTimeout: number;
+}
+
+/** What the access log is told about each exchange. */
+export interface ExchangeRecord {
+  request: Request | null;
+  method: string;
+  target: string;
+  minorVersion: 0 | 1;
+  status: number;
+  /** Body bytes sent. */
+  bytes: number;
+  remoteAddr: Deno.NetAddr;
+  /** Milliseconds from the head being parsed to the response being queued or sent. */
+  duration: number;
+}
+
+/** Everything a connection needs from its server. */
+export interface ConnectionConfig {
+  handler: Handler;
+  limits: Limits;
+  timeouts: Timeouts;
+  scheme: "http" | "https";
+  /** The `Server` header value, or null for none. */
+  serverName: string | null;
+  /** Unread request body bytes the server reads and discards to keep a connection (Go: 256 KiB). */
+  maxDrainBytes: number;
+  /** Turns a handler's exception into a response. */
+  onError: (error: unknown, request: Request) => Response | Promise<Response>;
+  /** Reports an error that is not the peer's doing (a bug, or a failing onError). */
+  onInternalError: (error: unknown) => void;
+  /** Called once per answered request, for access logs. */
+  onExchange?: (record: ExchangeRecord) => void;
+}
+
+/** Body bytes read per `conn.read` when a body is not already buffered. */
+const BODY_READ_SIZE = 64 * 1024;
+/** Initial read buffer; it grows for larger heads, up to the head limit. */
+const READ_BUFFER_SIZE = 4 * 1024;
+/** Queued response bytes that trigger a write even if more pipelined requests wait. */
+const OUT_HIGH_WATER = 64 * 1024;
+/** Chunks larger than this are written directly instead of being copied into the queue. */
+const COPY_LIMIT = 16 * 1024;
+/** How long, and how much, to read and discard after an error response before closing. */
+const LINGER_MS = 500;
+const LINGER_BYTES = 64 * 1024;
+
+const encoder = new TextEncoder();
+const CRLF = encoder.encode("\r\n");
+const LAST_CHUNK = encoder.encode("0\r\n\r\n");
+const CONTINUE = encoder.encode("HTTP/1.1 100 Continue\r\n\r\n");
+
+let dateSecond = -1;
+let dateValue = "";
+/** The Date field (RFC 9110 §6.6.1), formatted at most once a second. */
+function httpDate(now: number): string {
+  const second = Math.floor(now / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateValue = new Date(now).toUTCString();
+  }
+  return dateValue;
+}
+
+/** Errors that only mean the peer went away or the connection was closed under us. */
+function isConnectionGone(error: unknown): boolean {
+  return error instanceof Deno.errors.BadResource ||
+    error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.ConnectionAborted ||
+    error instanceof Deno.errors.BrokenPipe ||
+    error instanceof Deno.errors.NotConnected ||
+    error instanceof Deno.errors.UnexpectedEof ||
+    error instanceof Deno.errors.Interrupted ||
+    error instanceof PeerClosed;
+}
+
+/** The peer closed its side in the middle of a message. */
+class PeerClosed extends Error {
+  constructor(what: string) {
+    super(`connection closed ${what}`);
+    this.name = "PeerClosed";
+  }
+}
+
+const PENDING = Symbol("pending");
+/**
+ * Resolves with `promise`'s value if it settles within a few microtask turns, else with PENDING.
+ * Static response bodies (`new Response("text")`) are readable within two turns; a stream that
+ * waits on a timer or I/O is not, and its head is sent without waiting for it.
+ */
+function soon<T>(promise: Promise<T>, turns: number): Promise<T | typeof PENDING> {
+  let marker: Promise<typeof PENDING> = Promise.resolve(PENDING);
+  for (let i = 1; i < turns; i++) marker = marker.then((v) => v);
+  return Promise.race([promise, marker]);
+}
+
+/** The state of one request body as it is read. */
+interface BodyState {
+  /** Bytes left for a Content-Length body. */
+  remaining: number;
+  decoder: ChunkedDecoder | null;
+  done: boolean;
+  /** 100 Continue was sent, or was never asked for. */
+  continued: boolean;
+  /** A read is in flight through the stream. */
+  pulling: boolean;
+  /** The exchange is over; the body can no longer be read. */
+  detached: boolean;
+  error: unknown;
+  stream: ReadableStream<Uint8Array>;
+}
+
+/** Serves the requests arriving on one accepted connection. */
+export class Connection {
+  readonly conn: Deno.Conn;
+  readonly info: ServeHandlerInfo;
+  readonly #cfg: ConnectionConfig;
+  readonly #parser: RequestHeadParser;
+
+  #buf = new Uint8Array(READ_BUFFER_SIZE);
+  #start = 0;
+  #end = 0;
+
+  #out: Uint8Array | null = null;
+  #outLen = 0;
+  /** The buffer the in-flight write is sending from; it becomes the next `#out`. */
+  #spare: Uint8Array | null = null;
+  #writing: Promise<void> | null = null;
+  #writeDeadline = Infinity;
+
+  /** When the current wait for the peer must end (ms since epoch). */
+  #readDeadline = Infinity;
+  /** Waiting for a new request with nothing of it received yet. */
+  #idle = false;
+  /** Finish the current exchange, then close (graceful shutdown). */
+  #closing = false;
+  #closed = false;
+  /** Closed by us (timeout, shutdown deadline, failed write): errors that follow are expected. */
+  #aborted = false;
+
+  constructor(conn: Deno.Conn, config: ConnectionConfig) {
+    this.conn = conn;
+    this.#cfg = config;
+    this.#parser = new RequestHeadParser(config.limits);
+    this.info = { remoteAddr: conn.remoteAddr as Deno.NetAddr };
+    if ("setNoDelay" in conn) {
+      // Nagle would hold back the second segment of a response for ~40 ms (darkhttpd PR #7).
+      (conn as Deno.TcpConn).setNoDelay(true);
+    }
+  }
+
+  /** Whether the connection is between requests with nothing received. */
+  get idle(): boolean {
+    return this.#idle;
+  }
+
+  /** True when a read or write has waited past its deadline. */
+  expired(now: number): boolean {
+    return now > this.#readDeadline || now > this.#writeDeadline;
+  }
+
+  /** Graceful shutdown: close now if idle, otherwise after the response in progress. */
+  closeGracefully(): void {
+    this.#closing = true;
+    if (this.#idle) this.abort();
+  }
+
+  /** Close the socket now; pending reads and writes fail and the loop ends. */
+  abort(): void {
+    this.#aborted = true;
+    this.#close();
+  }
+
+  #close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.conn.close();
+    } catch {
+      // Already closed by the peer's reset: nothing left to release.
+    }
+  }
+
+  /** Runs the connection to its end. Never rejects. */
+  async serve(): Promise<void> {
+    try {
+      for (;;) {
+        const head = await this.#readHead();
+        if (head === null) break;
+        if (!await this.#exchange(head)) break;
+      }
+      await this.#flush();
+    } catch (error) {
+      await this.#fail(error);
+    } finally {
+      if (this.#writing) await this.#writing;
+      this.#close();
+    }
+  }
+
+  /** The single place wire errors end up. */
+  async #fail(error: unknown): Promise<void> {
+    if (error instanceof HttpError && !this.#aborted) {
+      try {
+        this.#queueError(error);
+        await this.#flush();
+        await this.#linger();
+      } catch {
+        // The peer is gone; it will not see the error either way.
+      }
+      return;
+    }
+    if (this.#aborted || isConnectionGone(error)) return;
+    this.#cfg.onInternalError(error);
+  }
+
+  /**
+   * After an error response, stop sending and read a little more before closing: closing with
+   * unread bytes makes the kernel send RST, which can destroy the response in flight (Go's
+   * `closeWriteAndWait`).
+   */
+  async #linger(): Promise<void> {
+    try {
+      await this.conn.closeWrite();
+    } catch {
+      return;
+    }
+    this.#readDeadline = Date.now() + LINGER_MS;
+    let total = 0;
+    while (total < LINGER_BYTES) {
+      const n = await this.conn.read(this.#buf);
+      if (n === null) break;
+      total += n;
+    }
+  }
+
+  // ---- Reading ----------------------------------------------------------------------------
+
+  /** Reads more bytes into the buffer, compacting or growing it first if it is full. */
+  async #read(): Promise<number | null> {
+    if (this.#end === this.#buf.length) {
+      if (this.#start > 0) {
+        this.#buf.copyWithin(0, this.#start, this.#end);
+        this.#end -= this.#start;
+        this.#start = 0;
+      } else {
+        const bigger = new Uint8Array(this.#buf.length * 2);
+        bigger.set(this.#buf);
+        this.#buf = bigger;
+      }
+    }
+    const n = await this.conn.read(this.#buf.subarray(this.#end));
+    if (n !== null) this.#end += n;
+    return n;
+  }
+
+  #consume(n: number): void {
+    this.#start += n;
+    if (this.#start === this.#end) this.#start = this.#end = 0;
+  }
+
+  /** The next request head, or null when the peer closes (or we are closing) between requests. */
+  async #readHead(): Promise<RequestHead | null> {
+    const t = this.#cfg.timeouts;
+    let headDeadline = 0;
+    for (;;) {
+      const parsed = this.#parser.parse(this.#buf, this.#start, this.#end);
+      if (parsed !== null) {
+        this.#consume(parsed.consumed);
+        this.#readDeadline = Infinity;
+        return parsed.head;
+      }
+      const partial = this.#parser.inProgress;
+      if (!partial && this.#closing) return null;
+      // Send queued responses while waiting: the client may be waiting for them.
+      await this.#send();
+      if (partial && headDeadline === 0) headDeadline = Date.now() + t.headerTimeout;
+      this.#readDeadline = partial ? headDeadline : Date.now() + t.idleTimeout;
+      this.#idle = !partial;
+      const n = await this.#read();
+      this.#idle = false;
+      if (n === null) {
+        this.#readDeadline = Infinity;
+        return null; // closed between requests, or mid-head: nothing to answer either way
+      }
+    }
+  }
+
+  // ---- One exchange -----------------------------------------------------------------------
+
+  /** Answers one request. Resolves with whether the connection can carry another. */
+  async #exchange(head: RequestHead): Promise<boolean> {
+    const started = performance.now();
+    let keepAlive = head.keepAlive;
+    const body = head.framing.kind === "none" ? null : this.#openBody(head);
+
+    let request: Request | null = null;
+    let response: Response;
+    const refusal = refuse(head);
+    if (refusal !== null) {
+      response = refusal;
+    } else {
+      request = this.#toRequest(head, body);
+      try {
+        const result = this.#cfg.handler(request, this.info);
+        if (result instanceof Response) {
+          response = result;
+        } else {
+          // A slow handler must not hold back the responses queued before it.
+          if (this.#outLen > 0) await this.#send();
+          response = await result;
+          if (!(response instanceof Response)) {
+            throw new TypeError("the handler did not return a Response");
+          }
+        }
+      } catch (error) {
+        if (body?.error instanceof HttpError) throw body.error;
+        if (body !== null && isConnectionGone(body.error)) throw body.error;
+        response = await this.#handlerFailed(error, request);
+      }
+    }
+
+    if (body !== null && !body.done) {
+      // The client still waits for 100 Continue and will send the body only after it, or we
+      // cannot afford to read what is left: either way the connection cannot be reused.
+      if (!body.continued || body.remaining > this.#cfg.maxDrainBytes) keepAlive = false;
+    }
+    if (body?.error) keepAlive = false;
+    if (this.#closing) keepAlive = false;
+
+    const sent = await this.#writeResponse(head, response, keepAlive);
+    keepAlive = sent.keepAlive;
+    if (body !== null) {
+      if (keepAlive && !body.done) keepAlive = await this.#drainBody(body);
+      body.detached = true;
+    }
+    this.#cfg.onExchange?.({
+      request,
+      method: head.method,
+      target: head.target,
+      minorVersion: head.minorVersion,
+      status: response.status,
+      bytes: sent.bytes,
+      remoteAddr: this.info.remoteAddr,
+      duration: performance.now() - started,
+    });
+    return keepAlive && !this.#closing;
+  }
+
+  #toRequest(head: RequestHead, body: BodyState | null): Request {
+    let url: string;
+    if (head.form === "absolute") {
+      url = head.target; // RFC 9112 §3.2.2: the target's authority overrides Host.
+    } else {
+      const host = head.host || hostOf(this.conn.localAddr as Deno.NetAddr);
+      url = `${this.#cfg.scheme}://${host}${head.target}`;
+    }
+    const init: RequestInit & { duplex?: string } = { method: head.method, headers: head.headers };
+    if (body !== null) {
+      init.body = body.stream;
+      init.duplex = "half";
+    }
+    try {
+      return new Request(url, init);
+    } catch {
+      // A Host or target the URL parser refuses (e.g. an unbalanced "[").
+      throw new HttpError(400, "invalid request target or Host");
+    }
+  }
+
+  async #handlerFailed(error: unknown, request: Request): Promise<Response> {
+    try {
+      const response = await this.#cfg.onError(error, request);
+      if (response instanceof Response) return response;
+      throw new TypeError("onError did not return a Response");
+    } catch (inner) {
+      this.#cfg.onInternalError(inner);
+      return new Response("Internal Server Error\n", {
+        status: 500,
+        headers: { "content-type": "text/plain; charset=utf-8" },
+      });
+    }
+  }
+
+  // ---- Request bodies ---------------------------------------------------------------------
+
+  #openBody(head: RequestHead): BodyState {
+    const body: BodyState = {
+      remaining: head.framing.kind === "length" ? head.framing.length : 0,
+      decoder: head.framing.kind === "chunked" ? new ChunkedDecoder(this.#cfg.limits) : null,
+      done: false,
+      continued: !head.expectContinue,
+      pulling: false,
+      detached: false,
+      error: undefined,
+      stream: null as unknown as ReadableStream<Uint8Array>,
+    };
+    // A byte stream that reads from the socket only when the handler asks (highWaterMark 0),
+    // so an unread body is never pulled in and 100 Continue is sent only on demand.
+    body.stream = new ReadableStream({
+      type: "bytes",
+      pull: async (controller) => {
+        if (body.detached) {
+          controller.error(new Error("the request body was read after the response was sent"));
+          return;
+        }
+        body.pulling = true;
+        try {
+          const chunk = await this.#readBodyChunk(body);
+          if (chunk === null) {
+            controller.close();
+            controller.byobRequest?.respond(0);
+          } else {
+            controller.enqueue(chunk);
+          }
+        } catch (error) {
+          body.error = error;
+          controller.error(error);
+        } finally {
+          body.pulling = false;
+        }
+      },
+    });
+    return body;
+  }
+
+  /** The next piece of a request body (a copy the handler may keep), or null at its end. */
+  async #readBodyChunk(body: BodyState): Promise<Uint8Array | null> {
+    if (body.done) return null;
+    if (!body.continued) {
+      body.continued = true;
+      this.#queue(CONTINUE);
+      await this.#flush();
+    }
+    const timeout = this.#cfg.timeouts.bodyTimeout;
+    const decoder = body.decoder;
+    if (decoder === null) {
+      let chunk: Uint8Array;
+      if (this.#end > this.#start) {
+        const n = Math.min(body.remaining, this.#end - this.#start);
+        chunk = this.#buf.slice(this.#start, this.#start + n);
+        this.#consume(n);
+      } else {
+        // Read straight into the chunk handed out: no copy, and never past this body.
+        const fresh = new Uint8Array(Math.min(body.remaining, BODY_READ_SIZE));
+        this.#readDeadline = Date.now() + timeout;
+        const n = await this.conn.read(fresh);
+        this.#readDeadline = Infinity;
+        if (n === null) throw new PeerClosed("before the request body ended");
+        chunk = fresh.subarray(0, n);
+      }
+      body.remaining -= chunk.length;
+      if (body.remaining === 0) body.done = true;
+      return chunk;
+    }
+    for (;;) {
+      const parts: Uint8Array[] = [];
+      const used = decoder.decode(this.#buf, this.#start, this.#end, parts);
+      const chunk = parts.length === 0 ? null : concat(parts);
+      this.#consume(used);
+      if (decoder.done) body.done = true;
+      if (chunk !== null) return chunk;
+      if (body.done) return null;
+      this.#readDeadline = Date.now() + timeout;
+      const n = await this.#read();
+      this.#readDeadline = Infinity;
+      if (n === null) throw new PeerClosed("before the chunked body ended");
+    }
+  }
+
+  /**
+   * Reads and discards what the handler left of the body, so the next request is framed from
+   * the right byte. Resolves false when the connection must close instead.
+   */
+  async #drainBody(body: BodyState): Promise<boolean> {
+    if (body.pulling || body.error) return false; // the handler is still reading, or it broke
+    let budget = this.#cfg.maxDrainBytes;
+    try {
+      while (!body.done) {
+        const chunk = await this.#readBodyChunk(body);
+        if (chunk === null) break;
+        budget -= chunk.length;
+        if (budget < 0) return false;
+      }
+      return true;
+    } catch (error) {
+      if (error instanceof HttpError || isConnectionGone(error)) return false;
+      throw error;
+    }
+  }
+
+  // ---- Writing ----------------------------------------------------------------------------
+
+  /** Appends bytes to the output queue. */
+  #queue(bytes: Uint8Array): void {
+    const out = this.#reserve(bytes.length);
+    out.set(bytes, this.#outLen);
+    this.#outLen += bytes.length;
+  }
+
+  /** Appends ISO-8859-1 text (a response head) to the output queue. */
+  #queueText(text: string): void {
+    const out = this.#reserve(text.length);
+    this.#outLen += encodeLatin1Into(text, out, this.#outLen);
+  }
+
+  /** The output buffer, with room for `n` more bytes. */
+  #reserve(n: number): Uint8Array {
+    let out = this.#out;
+    if (out === null) out = this.#out = new Uint8Array(Math.max(READ_BUFFER_SIZE, n));
+    if (out.length - this.#outLen < n) {
+      const bigger = new Uint8Array(Math.max(out.length * 2, this.#outLen + n));
+      bigger.set(out.subarray(0, this.#outLen));
+      out = this.#out = bigger;
+    }
+    return out;
+  }
+
+  /** Lets an idle connection drop its output buffers (the server's reaper calls this). */
+  releaseBuffers(): void {
+    if (!this.#idle) return;
+    if (this.#outLen === 0) this.#out = null;
+    if (this.#writing === null) this.#spare = null;
+  }
+
+  /**
+   * Starts sending the queued bytes without waiting for the write to finish. At most one write
+   * is in flight, and its buffer is not touched until it has finished.
+   */
+  async #send(): Promise<void> {
+    if (this.#writing !== null) await this.#writing;
+    if (this.#outLen === 0) return;
+    const out = this.#out!;
+    const data = out.subarray(0, this.#outLen);
+    // Double buffering: the spare's write has finished (awaited above), so it is free again.
+    this.#out = this.#spare;
+    this.#spare = out;
+    this.#outLen = 0;
+    this.#writing = this.#writeAll(data).then(
+      () => {
+        this.#writing = null;
+      },
+      () => {
+        // The loop learns of it from its next read or write on the closed socket.
+        this.#writing = null;
+        this.abort();
+      },
+    );
+  }
+
+  /** Sends everything queued and waits until it has been written. */
+  async #flush(): Promise<void> {
+    await this.#send();
+    if (this.#writing !== null) await this.#writing;
+    if (this.#aborted) throw new PeerClosed("while writing");
+  }
+
+  async #writeAll(data: Uint8Array): Promise<void> {
+    this.#writeDeadline = Date.now() + this.#cfg.timeouts.writeTimeout;
+    try {
+      let written = 0;
+      while (written < data.length) {
+        written += await this.conn.write(written === 0 ? data : data.subarray(written));
+      }
+    } finally {
+      this.#writeDeadline = Infinity;
+    }
+  }
+
+  /** Writes one chunk of a streamed body directly (flushing what is queued first). */
+  async #writeDirect(bytes: Uint8Array): Promise<void> {
+    await this.#flush();
+    await this.#writeAll(bytes);
+  }
+
+  /**
+   * The head fields every response gets: Date and Server (unless the handler set its own) and
+   * connection management.
+   */
+  #commonFields(keepAlive: boolean, minorVersion: 0 | 1, date = true, server = true): string {
+    let fields = date ? `date: ${httpDate(Date.now())}\r\n` : "";
+    if (server && this.#cfg.serverName !== null) fields += `server: ${this.#cfg.serverName}\r\n`;
+    // HTTP/1.1 is persistent unless it says close; HTTP/1.0 only if it says keep-alive
+    // (RFC 9112 §9.3).
+    if (!keepAlive) fields += "connection: close\r\n";
+    else if (minorVersion === 0) fields += "connection: keep-alive\r\n";
+    return fields;
+  }
+
+  /** Queues the response to a request we refuse outright, with the connection closing after. */
+  #queueError(error: HttpError): void {
+    const text = `${error.status} ${STATUS_TEXT[error.status]}: ${error.message}\n`;
+    const body = encoder.encode(text);
+    this.#queueText(
+      `HTTP/1.1 ${error.status} ${STATUS_TEXT[error.status]}\r\n` +
+        this.#commonFields(false, 1) +
+        `content-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\n\r\n`,
+    );
+    this.#queue(body);
+  }
+
+  /**
+   * Writes a handler's response. Bodies that are available at once (any `new Response(bytes or
+   * text)`) get a Content-Length and go out with the head in one write; others are streamed,
+   * chunked for HTTP/1.1 and delimited by close for HTTP/1.0 (RFC 9112 §6.3).
+   */
+  async #writeResponse(
+    head: RequestHead,
+    response: Response,
+    keepAlive: boolean,
+  ): Promise<{ keepAlive: boolean; bytes: number }> {
+    const status = response.status;
+    const withBody = responseHasBody(head.method, status);
+
+    let fields = "";
+    let declaredLength = -1;
+    let hasDate = false;
+    let hasServer = false;
+    for (const [name, value] of response.headers) {
+      if (CONNECTION_MANAGED.has(name)) {
+        if (name === "content-length" && /^[0-9]+$/.test(value)) declaredLength = Number(value);
+        else if (name === "connection" && /(^|[\s,])close($|[\s,])/i.test(value)) {
+          keepAlive = false;
+        }
+        continue;
+      }
+      if (name === "date") hasDate = true;
+      else if (name === "server") hasServer = true;
+      fields += `${name}: ${value}\r\n`;
+    }
+
+    // Read what the body has ready now; stop at the first read that would have to wait.
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    let done = true;
+    let reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
+    let next: Promise<ReadableStreamReadResult<Uint8Array>> | null = null;
+    if (response.body !== null) {
+      reader = response.body.getReader();
+      done = false;
+      let turns = 4;
+      while (total <= OUT_HIGH_WATER) {
+        next = reader.read();
+        const result = await soon(next, turns);
+        if (result === PENDING) break;
+        next = null;
+        if (result.done) {
+          done = true;
+          break;
+        }
+        const chunk = toBytes(result.value);
+        chunks.push(chunk);
+        total += chunk.length;
+        turns = 2;
+      }
+    }
+
+    let framing: "none" | "length" | "chunked" | "close";
+    let length = total;
+    if (!withBody) {
+      framing = "none";
+      // HEAD and 304 may state the length the GET would have had (RFC 9110 §8.6); 204 and 1xx
+      // must not.
+      if (status !== 204 && status >= 200) {
+        if (declaredLength >= 0) fields += `content-length: ${declaredLength}\r\n`;
+        else if (done && head.method === "HEAD" && reader !== null) {
+          fields += `content-length: ${total}\r\n`;
+        }
+      }
+    } else if (done) {
+      framing = "length";
+      fields += `content-length: ${total}\r\n`;
+    } else if (declaredLength >= 0) {
+      framing = "length";
+      length = declaredLength;
+      fields += `content-length: ${declaredLength}\r\n`;
+    } else if (head.minorVersion === 1) {
+      framing = "chunked";
+      fields += "transfer-encoding: chunked\r\n";
+    } else {
+      framing = "close";
+      keepAlive = false;
+    }
+    fields = this.#commonFields(keepAlive, head.minorVersion, !hasDate, !hasServer) + fields;
+    this.#queueText(
+      `HTTP/1.1 ${status} ${response.statusText || STATUS_TEXT[status] || ""}\r\n${fields}\r\n`,
+    );
+
+    if (framing === "none") {
+      if (reader !== null && !done) await reader.cancel().catch(() => {});
+      if (this.#outLen >= OUT_HIGH_WATER) await this.#send();
+      return { keepAlive, bytes: 0 };
+    }
+
+    try {
+      let sent = 0;
+      const put = async (chunk: Uint8Array) => {
+        if (chunk.length === 0) return;
+        if (framing === "length" && sent + chunk.length > length) {
+          throw new Error("response body longer than its Content-Length");
+        }
+        sent += chunk.length;
+        if (framing === "chunked") this.#queueText(`${chunk.length.toString(16)}\r\n`);
+        if (chunk.length <= COPY_LIMIT) this.#queue(chunk);
+        else await this.#writeDirect(chunk);
+        if (framing === "chunked") this.#queue(CRLF);
+        if (this.#outLen >= OUT_HIGH_WATER) await this.#send();
+      };
+      for (const chunk of chunks) await put(chunk);
+      if (!done) {
+        // Streaming: send the head and what we have now, then each chunk as it comes, reading
+        // the next chunk while the previous one is written.
+        await this.#send();
+        for (;;) {
+          const result = await (next ?? reader!.read());
+          if (result.done) break;
+          next = reader!.read();
+          await put(toBytes(result.value));
+          await this.#send();
+        }
+        next = null;
+      }
+      if (framing === "length" && sent !== length) {
+        throw new Error("response body shorter than its Content-Length");
+      }
+      if (framing === "chunked") this.#queue(LAST_CHUNK);
+      if (framing === "close") await this.#flush();
+      else if (this.#outLen >= OUT_HIGH_WATER) await this.#send();
+      return { keepAlive, bytes: sent };
+    } catch (error) {
+      // The head is out, so the only honest signal left is closing the connection.
+      if (reader !== null) await reader.cancel(error).catch(() => {});
+      if (!isConnectionGone(error) && !this.#aborted) this.#cfg.onInternalError(error);
+      this.abort();
+      throw new PeerClosed("while streaming a response");
+    }
+  }
+}
+
+/**
+ * Requests the Fetch API cannot represent are answered here: CONNECT (we are not a tunnel),
+ * TRACE/TRACK (refused by `Request`, and a cross-site tracing risk), and `OPTIONS *`, which asks
+ * about the server itself (RFC 9110 §9.3.7).
+ */
+function refuse(head: RequestHead): Response | null {
+  if (head.form === "asterisk") {
+    return new Response(null, { status: 200, headers: { allow: "GET, HEAD, POST, OPTIONS" } });
+  }
+  const method = head.method;
+  if (method === "CONNECT" || method === "TRACE" || method === "TRACK") {
+    return new Response(`${method} is not supported\n`, {
+      status: 501,
+      headers: { "content-type": "text/plain; charset=utf-8" },
+    });
+  }
+  return null;
+}
+
+function hostOf(addr: Deno.NetAddr): string {
+  return addr.hostname.includes(":")
+    ? `[${addr.hostname}]:${addr.port}`
+    : `${addr.hostname}:${addr.port}`;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0].slice();
+  let size = 0;
+  for (const p of parts) size += p.length;
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}
+
+/** Body chunks must be bytes; strings are encoded, as many stream producers enqueue them. */
+function toBytes(value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  if (typeof value === "string") return encoder.encode(value);
+  if (ArrayBuffer.isView(value)) {
+    return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  }
+  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  throw new TypeError("a response body chunk must be a Uint8Array");
+}

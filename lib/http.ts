@@ -1,0 +1,748 @@
+/**
+ * HTTP/1.1 message syntax (RFC 9112) with no I/O: bytes go in, request heads and body bytes come
+ * out, and response heads come back as strings. Nothing here touches a socket, a timer or the
+ * file system, so every rule can be tested by feeding bytes, split anywhere.
+ *
+ * The connection loop (`connection.ts`) owns the buffers and decides what to do with the events;
+ * this module only says what the bytes mean, or raises an {@link HttpError} carrying the status
+ * code the peer should get.
+ *
+ * @module
+ */
+
+/** The status codes a malformed or unacceptable request maps to. */
+export type ErrorStatus = 400 | 413 | 414 | 417 | 431 | 501 | 505;
+
+/** A request the server cannot accept, with the status code it answers with (hyper's `on_error`). */
+export class HttpError extends Error {
+  constructor(readonly status: ErrorStatus, message: string) {
+    super(message);
+    this.name = "HttpError";
+  }
+}
+
+/** Bounds on every part of a request. Each has a safe default in {@link DEFAULT_LIMITS}. */
+export interface Limits {
+  /** Request line plus header fields, in bytes (431 past it). */
+  maxHeadBytes: number;
+  /** Request target, in bytes (414 past it). */
+  maxTargetBytes: number;
+  /** Number of header fields (431 past it). */
+  maxHeaders: number;
+  /** Body size, in bytes, whatever the framing (413 past it). */
+  maxBodyBytes: number;
+  /** A chunk-size line with its extensions, in bytes (400 past it). */
+  maxChunkLineBytes: number;
+  /** All trailer fields of a chunked body, in bytes (431 past it). */
+  maxTrailerBytes: number;
+}
+
+/** Defaults in the range nginx, Caddy and hyper use. */
+export const DEFAULT_LIMITS: Readonly<Limits> = {
+  maxHeadBytes: 16 * 1024,
+  maxTargetBytes: 8 * 1024,
+  maxHeaders: 100,
+  maxBodyBytes: 100 * 1024 * 1024,
+  maxChunkLineBytes: 4 * 1024,
+  maxTrailerBytes: 16 * 1024,
+};
+
+/** Header fields in arrival order, duplicates kept, names lower-cased. */
+export type HeaderList = [name: string, value: string][];
+
+/** How the request body is delimited (RFC 9112 §6.3). Requests are never read until close. */
+export type BodyFraming =
+  | { kind: "none" }
+  | { kind: "length"; length: number }
+  | { kind: "chunked" };
+
+/** The request-target forms of RFC 9112 §3.2. */
+export type TargetForm = "origin" | "absolute" | "authority" | "asterisk";
+
+/** A parsed and validated request head. */
+export interface RequestHead {
+  method: string;
+  target: string;
+  form: TargetForm;
+  /** 0 for HTTP/1.0, 1 for HTTP/1.1. */
+  minorVersion: 0 | 1;
+  headers: HeaderList;
+  /** The Host field value, or "" when an HTTP/1.0 request has none. */
+  host: string;
+  framing: BodyFraming;
+  /** Whether the client allows the connection to stay open after this exchange (RFC 9112 §9.3). */
+  keepAlive: boolean;
+  /** `Expect: 100-continue` from an HTTP/1.1 client (RFC 9110 §10.1.1). */
+  expectContinue: boolean;
+}
+
+const CR = 0x0d;
+const LF = 0x0a;
+const SP = 0x20;
+const HTAB = 0x09;
+const COLON = 0x3a;
+
+// tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~"
+//       / DIGIT / ALPHA                                                      (RFC 9110 §5.6.2)
+const TCHAR = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~0123456789") TCHAR[c.charCodeAt(0)] = 1;
+for (let c = 0x41; c <= 0x5a; c++) TCHAR[c] = TCHAR[c + 0x20] = 1;
+
+// field-value = *field-content; field-vchar = VCHAR / obs-text; plus SP and HTAB between them
+// (RFC 9110 §5.5). CR, LF, NUL and the other controls are never allowed.
+const FIELD_CHAR = new Uint8Array(256);
+FIELD_CHAR[HTAB] = 1;
+for (let c = 0x20; c <= 0xff; c++) FIELD_CHAR[c] = c === 0x7f ? 0 : 1;
+
+// A request-target is ASCII without controls or spaces: origin-form is built from RFC 3986
+// pchar, "/" and "?", which never need anything outside VCHAR. Raw UTF-8 is refused rather than
+// guessed at; clients percent-encode it.
+const TARGET_CHAR = new Uint8Array(256);
+for (let c = 0x21; c <= 0x7e; c++) TARGET_CHAR[c] = 1;
+
+// Host = uri-host [ ":" port ] (RFC 9110 §7.2): reg-name, IPv4 or an IP-literal in brackets.
+const HOST_CHAR = new Uint8Array(256);
+for (const c of "-._~!$&'()*+,;=%:[]0123456789") HOST_CHAR[c.charCodeAt(0)] = 1;
+for (let c = 0x41; c <= 0x5a; c++) HOST_CHAR[c] = HOST_CHAR[c + 0x20] = 1;
+
+/** Bytes to a string, one char per byte: header bytes are ISO-8859-1 (RFC 9110 §5.5). */
+export function latin1(bytes: Uint8Array, start = 0, end = bytes.length): string {
+  const CHUNK = 4096; // keeps the spread below engine argument limits
+  if (end - start <= CHUNK) {
+    return String.fromCharCode.apply(null, bytes.subarray(start, end) as unknown as number[]);
+  }
+  let s = "";
+  for (let i = start; i < end; i += CHUNK) {
+    s += String.fromCharCode.apply(
+      null,
+      bytes.subarray(i, Math.min(i + CHUNK, end)) as unknown as number[],
+    );
+  }
+  return s;
+}
+
+/** A field name, lower-cased as it is decoded (names are case-insensitive, RFC 9110 §5.1). */
+function lowerName(bytes: Uint8Array, start: number, end: number): string {
+  let s = "";
+  for (let i = start; i < end; i++) {
+    const c = bytes[i];
+    s += String.fromCharCode(c >= 0x41 && c <= 0x5a ? c + 0x20 : c);
+  }
+  return s;
+}
+
+/**
+ * An incremental request-head parser. Feed it the unconsumed bytes of the connection's buffer
+ * each time more arrive; it remembers how far it has scanned and where each line ended, so a head
+ * that trickles in byte by byte is scanned once, not once per read (picohttpparser's `last_len`).
+ *
+ * Offsets are kept relative to the start of the unconsumed bytes, so the caller may move those
+ * bytes to the front of its buffer between calls.
+ */
+export class RequestHeadParser {
+  readonly #limits: Limits;
+  /** Bytes already scanned for line ends. */
+  #scanned = 0;
+  /** Where the request line starts (leading empty lines are skipped, RFC 9112 §2.2). */
+  #headStart = 0;
+  /** [start, end) of each complete line of the head, end excluding CRLF. */
+  #lines: number[] = [];
+
+  constructor(limits: Limits = DEFAULT_LIMITS) {
+    this.#limits = limits;
+  }
+
+  /** Whether part of a head has been received (for choosing idle vs header timeouts). */
+  get inProgress(): boolean {
+    return this.#scanned > this.#headStart;
+  }
+
+  /** Forget a partial head (the connection is starting over). */
+  reset(): void {
+    this.#scanned = 0;
+    this.#headStart = 0;
+    this.#lines.length = 0;
+  }
+
+  /**
+   * Parse a request head from `buf[start, end)`.
+   * @returns the head and the number of bytes it took, or `null` when more bytes are needed.
+   * @throws {HttpError} when the bytes cannot be a request we accept.
+   */
+  parse(
+    buf: Uint8Array,
+    start: number,
+    end: number,
+  ): { head: RequestHead; consumed: number } | null {
+    const view = buf.subarray(start, end);
+    const lines = this.#lines;
+    let pos = this.#scanned;
+    for (;;) {
+      const lf = view.indexOf(LF, pos);
+      if (lf === -1) {
+        this.#scanned = view.length;
+        this.#checkPartial(view);
+        return null;
+      }
+      const lineStart = lines.length === 0 ? this.#headStart : lines[lines.length - 1] + 2;
+      let lineEnd = lf;
+      if (lineEnd > lineStart && view[lineEnd - 1] === CR) lineEnd--;
+      // Offsets are stored so that "end + 2" finds the next line's start, whatever the ending.
+      const nextStart = lf + 1;
+      if (lf - this.#headStart >= this.#limits.maxHeadBytes) {
+        throw new HttpError(431, "request head too large");
+      }
+      if (lineEnd === lineStart) {
+        if (lines.length === 0) {
+          // An empty line before the request line: robustness rule of RFC 9112 §2.2.
+          this.#headStart = nextStart;
+          pos = nextStart;
+          continue;
+        }
+        const head = parseHead(view, lines, this.#limits);
+        this.reset();
+        return { head, consumed: nextStart };
+      }
+      if (lines.length === 0) checkRequestLineLength(view, lineStart, lineEnd, this.#limits);
+      lines.push(lineStart, nextStart - 2);
+      // The pushed "end" is nextStart - 2 so the next line starts at end + 2; the true end of
+      // the content (without CR) is recomputed from the bytes when the head is parsed.
+      pos = nextStart;
+    }
+  }
+
+  /** Bounds that must hold before the head is complete, so a huge head fails early. */
+  #checkPartial(view: Uint8Array): void {
+    const limits = this.#limits;
+    if (view.length - this.#headStart > limits.maxHeadBytes) {
+      if (this.#lines.length === 0) {
+        checkRequestLineLength(view, this.#headStart, view.length, limits);
+      }
+      throw new HttpError(431, "request head too large");
+    }
+    if (this.#lines.length === 0) {
+      checkRequestLineLength(view, this.#headStart, view.length, limits);
+    }
+  }
+}
+
+/** 414 as soon as the target alone is longer than allowed, even before the line ends. */
+function checkRequestLineLength(
+  view: Uint8Array,
+  start: number,
+  end: number,
+  limits: Limits,
+): void {
+  if (end - start <= limits.maxTargetBytes) return;
+  const sp = view.indexOf(SP, start);
+  if (sp === -1 || sp >= end) return;
+  let targetEnd = view.indexOf(SP, sp + 1);
+  if (targetEnd === -1 || targetEnd >= end) targetEnd = end;
+  if (targetEnd - sp - 1 > limits.maxTargetBytes) {
+    throw new HttpError(414, "request target too long");
+  }
+}
+
+/** The end of a line's content: `end` as stored may still include a CR before the LF. */
+function contentEnd(view: Uint8Array, start: number, storedEnd: number): number {
+  // storedEnd = lf - 1. If view[storedEnd] is CR the content ends there, else it ends at lf.
+  return storedEnd >= start && view[storedEnd] === CR ? storedEnd : storedEnd + 1;
+}
+
+function parseHead(view: Uint8Array, lines: number[], limits: Limits): RequestHead {
+  // request-line = method SP request-target SP HTTP-version                 (RFC 9112 §3)
+  const lineStart = lines[0];
+  const lineEnd = contentEnd(view, lineStart, lines[1]);
+  let i = lineStart;
+  while (i < lineEnd && TCHAR[view[i]]) i++;
+  if (i === lineStart || i >= lineEnd || view[i] !== SP) {
+    throw new HttpError(400, "malformed request line");
+  }
+  const method = latin1(view, lineStart, i);
+  const targetStart = ++i;
+  while (i < lineEnd && TARGET_CHAR[view[i]]) i++;
+  if (i === targetStart || i >= lineEnd || view[i] !== SP) {
+    throw new HttpError(400, "malformed request target");
+  }
+  if (i - targetStart > limits.maxTargetBytes) {
+    throw new HttpError(414, "request target too long");
+  }
+  const target = latin1(view, targetStart, i);
+  const minorVersion = parseVersion(view, i + 1, lineEnd);
+
+  // field-line = field-name ":" OWS field-value OWS                          (RFC 9112 §5)
+  const fieldCount = lines.length / 2 - 1;
+  if (fieldCount > limits.maxHeaders) throw new HttpError(431, "too many header fields");
+  const headers: HeaderList = new Array(fieldCount);
+  for (let n = 0, l = 2; l < lines.length; l += 2, n++) {
+    const s = lines[l];
+    headers[n] = parseFieldLine(view, s, contentEnd(view, s, lines[l + 1]));
+  }
+  return interpretHead(method, target, minorVersion, headers, limits);
+}
+
+// HTTP-version = HTTP-name "/" DIGIT "." DIGIT                               (RFC 9112 §2.3)
+function parseVersion(view: Uint8Array, start: number, end: number): 0 | 1 {
+  const ok = end - start === 8 && view[start] === 0x48 && view[start + 1] === 0x54 &&
+    view[start + 2] === 0x54 && view[start + 3] === 0x50 && view[start + 4] === 0x2f &&
+    isDigit(view[start + 5]) && view[start + 6] === 0x2e && isDigit(view[start + 7]);
+  if (!ok) throw new HttpError(400, "malformed HTTP version");
+  if (view[start + 5] === 0x31 && view[start + 7] === 0x31) return 1;
+  if (view[start + 5] === 0x31 && view[start + 7] === 0x30) return 0;
+  throw new HttpError(505, "HTTP version not supported");
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+/**
+ * One field line. No whitespace is allowed between the name and the colon (RFC 9112 §5.1), a
+ * line starting with whitespace is obs-fold and refused (§5.2), and the value may not contain
+ * CR, LF, NUL or other controls (RFC 9110 §5.5).
+ */
+export function parseFieldLine(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+): [string, string] {
+  let i = start;
+  while (i < end && TCHAR[bytes[i]]) i++;
+  if (i === start) {
+    const c = bytes[start];
+    throw new HttpError(
+      400,
+      c === SP || c === HTAB ? "obsolete line folding" : "malformed header field name",
+    );
+  }
+  if (i >= end || bytes[i] !== COLON) {
+    throw new HttpError(400, "malformed header field name");
+  }
+  const name = lowerName(bytes, start, i);
+  let vs = i + 1;
+  let ve = end;
+  while (vs < ve && (bytes[vs] === SP || bytes[vs] === HTAB)) vs++;
+  while (ve > vs && (bytes[ve - 1] === SP || bytes[ve - 1] === HTAB)) ve--;
+  for (let j = vs; j < ve; j++) {
+    if (!FIELD_CHAR[bytes[j]]) throw new HttpError(400, "invalid character in header value");
+  }
+  return [name, latin1(bytes, vs, ve)];
+}
+
+/** Splits a list-based field value (`#element`, RFC 9110 §5.6.1) into trimmed, lower-case tokens. */
+function listTokens(value: string): string[] {
+  const out: string[] = [];
+  for (const part of value.split(",")) {
+    const t = part.trim();
+    if (t) out.push(t.toLowerCase());
+  }
+  return out;
+}
+
+const ABSOLUTE_URI = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
+
+function interpretHead(
+  method: string,
+  target: string,
+  minorVersion: 0 | 1,
+  headers: HeaderList,
+  limits: Limits,
+): RequestHead {
+  let host: string | undefined;
+  let hostCount = 0;
+  let contentLength: string | undefined;
+  let transferCodings: string[] | undefined;
+  let connectionClose = false;
+  let connectionKeepAlive = false;
+  let expect: string | undefined;
+
+  for (let i = 0; i < headers.length; i++) {
+    const [name, value] = headers[i];
+    switch (name) {
+      case "host":
+        hostCount++;
+        host = value;
+        break;
+      case "content-length":
+        // Repeated or listed values must all agree (RFC 9110 §8.6); anything else is a
+        // smuggling attempt or a broken client (Go issue 16490).
+        for (const part of value.split(",")) {
+          const v = part.trim();
+          if (!/^[0-9]+$/.test(v)) throw new HttpError(400, "invalid Content-Length");
+          const normal = v.replace(/^0+(?=.)/, "");
+          if (contentLength !== undefined && contentLength !== normal) {
+            throw new HttpError(400, "conflicting Content-Length values");
+          }
+          contentLength = normal;
+        }
+        break;
+      case "transfer-encoding":
+        (transferCodings ??= []).push(...listTokens(value));
+        if (transferCodings.length === 0) throw new HttpError(400, "empty Transfer-Encoding");
+        break;
+      case "connection":
+        for (const t of listTokens(value)) {
+          if (t === "close") connectionClose = true;
+          else if (t === "keep-alive") connectionKeepAlive = true;
+        }
+        break;
+      case "expect":
+        expect = expect === undefined ? value : `${expect},${value}`;
+        break;
+    }
+  }
+
+  // A client MUST send exactly one Host in HTTP/1.1; a server MUST answer 400 to none, more
+  // than one, or an invalid one (RFC 9112 §3.2).
+  if (hostCount > 1) throw new HttpError(400, "more than one Host header");
+  if (minorVersion === 1 && hostCount === 0) throw new HttpError(400, "missing Host header");
+  host ??= "";
+  for (let i = 0; i < host.length; i++) {
+    if (!HOST_CHAR[host.charCodeAt(i)]) throw new HttpError(400, "invalid Host header");
+  }
+
+  const form = targetForm(method, target);
+
+  // Message body length, RFC 9112 §6.3.
+  let framing: BodyFraming = { kind: "none" };
+  if (transferCodings !== undefined) {
+    if (contentLength !== undefined) {
+      // §6.3 ¶3: a server MAY reject both; doing so closes the smuggling door outright.
+      throw new HttpError(400, "both Transfer-Encoding and Content-Length");
+    }
+    if (minorVersion === 0) {
+      // §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing.
+      throw new HttpError(400, "Transfer-Encoding in an HTTP/1.0 request");
+    }
+    for (const coding of transferCodings) {
+      if (coding !== "chunked") throw new HttpError(501, `unsupported transfer coding`);
+    }
+    // §7: chunked is applied once, and last; otherwise the length cannot be determined.
+    if (transferCodings.length !== 1) throw new HttpError(400, "chunked applied more than once");
+    framing = { kind: "chunked" };
+  } else if (contentLength !== undefined) {
+    if (contentLength.length > 15 || Number(contentLength) > limits.maxBodyBytes) {
+      throw new HttpError(413, "request body too large");
+    }
+    const length = Number(contentLength);
+    if (length > 0) framing = { kind: "length", length };
+  }
+
+  let expectContinue = false;
+  if (expect !== undefined && minorVersion === 1) {
+    // §10.1.1: only 100-continue is defined; a server MAY answer 417 to anything else.
+    // An HTTP/1.0 client cannot have meant it, so it is ignored there.
+    for (const t of listTokens(expect)) {
+      if (t === "100-continue") expectContinue = true;
+      else throw new HttpError(417, "unsupported expectation");
+    }
+  }
+
+  const keepAlive = minorVersion === 1 ? !connectionClose : connectionKeepAlive && !connectionClose;
+  return {
+    method,
+    target,
+    form,
+    minorVersion,
+    headers,
+    host,
+    framing,
+    keepAlive,
+    expectContinue,
+  };
+}
+
+/** RFC 9112 §3.2: which form the target takes, and whether it fits the method. */
+function targetForm(method: string, target: string): TargetForm {
+  if (method === "CONNECT") {
+    // authority-form = uri-host ":" port, for CONNECT only (§3.2.3).
+    if (!/^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$/.test(target)) {
+      throw new HttpError(400, "CONNECT needs an authority-form target");
+    }
+    return "authority";
+  }
+  if (target.charCodeAt(0) === 0x2f) return "origin"; // "/"
+  if (target === "*") {
+    if (method !== "OPTIONS") throw new HttpError(400, "asterisk-form is for OPTIONS only");
+    return "asterisk";
+  }
+  if (ABSOLUTE_URI.test(target)) {
+    const scheme = target.slice(0, target.indexOf(":")).toLowerCase();
+    if (scheme !== "http" && scheme !== "https") {
+      throw new HttpError(400, "absolute-form target must be http or https");
+    }
+    return "absolute";
+  }
+  throw new HttpError(400, "malformed request target");
+}
+
+const enum Chunk {
+  Size,
+  Ext,
+  SizeLf,
+  Data,
+  DataCr,
+  DataLf,
+  TrailerStart,
+  Trailer,
+  TrailerLf,
+  EndLf,
+  Done,
+}
+
+const HEX = new Int8Array(256).fill(-1);
+for (let c = 0; c < 10; c++) HEX[0x30 + c] = c;
+for (let c = 0; c < 6; c++) HEX[0x41 + c] = HEX[0x61 + c] = 10 + c;
+
+// chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )  (RFC 9112 §7.1.1)
+const CHUNK_EXT =
+  /^(?:[ \t]*;[ \t]*[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:[ \t]*=[ \t]*(?:[!#$%&'*+.^_`|~0-9A-Za-z-]+|"(?:[\t !#-\[\]-~\x80-\xff]|\\[\t -~\x80-\xff])*"))?)*[ \t]*$/;
+
+/**
+ * Decodes the chunked transfer coding (RFC 9112 §7.1) one state at a time, so input may be split
+ * anywhere. Line endings inside the coding must be CRLF: a bare LF here is a classic smuggling
+ * vector, so it is refused. Chunk extensions are checked against the grammar and ignored;
+ * trailer fields are parsed, bounded and kept.
+ */
+export class ChunkedDecoder {
+  readonly #limits: Limits;
+  #state = Chunk.Size;
+  #size = 0;
+  #digits = 0;
+  #remaining = 0;
+  #total = 0;
+  #line: number[] = [];
+  #trailerBytes = 0;
+  /** Trailer fields received after the last chunk. */
+  readonly trailers: HeaderList = [];
+
+  constructor(limits: Limits = DEFAULT_LIMITS) {
+    this.#limits = limits;
+  }
+
+  /** True once the last chunk and the trailer section have been read. */
+  get done(): boolean {
+    return this.#state === Chunk.Done;
+  }
+
+  /**
+   * Decode what can be decoded from `buf[start, end)`, pushing views of body data onto `out`
+   * (views into `buf`: copy them before the buffer is reused).
+   * @returns the number of bytes consumed; it stops at the end of the body.
+   * @throws {HttpError} 400 on malformed framing, 413 past `maxBodyBytes`.
+   */
+  decode(buf: Uint8Array, start: number, end: number, out: Uint8Array[]): number {
+    let i = start;
+    while (i < end && this.#state !== Chunk.Done) {
+      const c = buf[i];
+      switch (this.#state) {
+        case Chunk.Size: {
+          const d = HEX[c];
+          if (d >= 0) {
+            if (++this.#digits > 12) throw new HttpError(413, "chunk too large");
+            this.#size = this.#size * 16 + d;
+            i++;
+          } else if (this.#digits === 0) {
+            throw new HttpError(400, "malformed chunk size");
+          } else if (c === CR) {
+            this.#state = Chunk.SizeLf;
+            i++;
+          } else if (c === 0x3b || c === SP || c === HTAB) {
+            this.#state = Chunk.Ext;
+          } else {
+            throw new HttpError(400, "malformed chunk size");
+          }
+          break;
+        }
+        case Chunk.Ext: {
+          if (c === CR) {
+            if (!CHUNK_EXT.test(String.fromCharCode(...this.#line))) {
+              throw new HttpError(400, "malformed chunk extension");
+            }
+            this.#line.length = 0;
+            this.#state = Chunk.SizeLf;
+          } else {
+            if (this.#line.length + this.#digits >= this.#limits.maxChunkLineBytes) {
+              throw new HttpError(400, "chunk extension too long");
+            }
+            this.#line.push(c);
+          }
+          i++;
+          break;
+        }
+        case Chunk.SizeLf: {
+          if (c !== LF) throw new HttpError(400, "chunk size line must end in CRLF");
+          i++;
+          if (this.#size === 0) {
+            this.#state = Chunk.TrailerStart;
+            break;
+          }
+          this.#total += this.#size;
+          if (this.#total > this.#limits.maxBodyBytes) {
+            throw new HttpError(413, "request body too large");
+          }
+          this.#remaining = this.#size;
+          this.#size = 0;
+          this.#digits = 0;
+          this.#state = Chunk.Data;
+          break;
+        }
+        case Chunk.Data: {
+          const n = Math.min(this.#remaining, end - i);
+          out.push(buf.subarray(i, i + n));
+          i += n;
+          this.#remaining -= n;
+          if (this.#remaining === 0) this.#state = Chunk.DataCr;
+          break;
+        }
+        case Chunk.DataCr:
+          if (c !== CR) throw new HttpError(400, "chunk data must end in CRLF");
+          this.#state = Chunk.DataLf;
+          i++;
+          break;
+        case Chunk.DataLf:
+          if (c !== LF) throw new HttpError(400, "chunk data must end in CRLF");
+          this.#state = Chunk.Size;
+          i++;
+          break;
+        case Chunk.TrailerStart:
+          if (c === CR) {
+            this.#state = Chunk.EndLf;
+            i++;
+          } else {
+            this.#state = Chunk.Trailer;
+          }
+          break;
+        case Chunk.Trailer:
+          if (c === CR) {
+            this.#state = Chunk.TrailerLf;
+          } else {
+            if (++this.#trailerBytes > this.#limits.maxTrailerBytes) {
+              throw new HttpError(431, "trailer section too large");
+            }
+            this.#line.push(c);
+          }
+          i++;
+          break;
+        case Chunk.TrailerLf: {
+          if (c !== LF) throw new HttpError(400, "trailer line must end in CRLF");
+          const line = Uint8Array.from(this.#line);
+          this.#line.length = 0;
+          if (this.trailers.length >= this.#limits.maxHeaders) {
+            throw new HttpError(431, "too many trailer fields");
+          }
+          this.trailers.push(parseFieldLine(line, 0, line.length));
+          this.#state = Chunk.TrailerStart;
+          i++;
+          break;
+        }
+        case Chunk.EndLf:
+          if (c !== LF) throw new HttpError(400, "chunked body must end in CRLF");
+          this.#state = Chunk.Done;
+          i++;
+          break;
+      }
+    }
+    return i - start;
+  }
+}
+
+/** Reason phrases for the status line (RFC 9110 §15). The phrase is informative only. */
+export const STATUS_TEXT: Readonly<Record<number, string>> = {
+  100: "Continue",
+  101: "Switching Protocols",
+  103: "Early Hints",
+  200: "OK",
+  201: "Created",
+  202: "Accepted",
+  203: "Non-Authoritative Information",
+  204: "No Content",
+  205: "Reset Content",
+  206: "Partial Content",
+  207: "Multi-Status",
+  300: "Multiple Choices",
+  301: "Moved Permanently",
+  302: "Found",
+  303: "See Other",
+  304: "Not Modified",
+  307: "Temporary Redirect",
+  308: "Permanent Redirect",
+  400: "Bad Request",
+  401: "Unauthorized",
+  402: "Payment Required",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  406: "Not Acceptable",
+  407: "Proxy Authentication Required",
+  408: "Request Timeout",
+  409: "Conflict",
+  410: "Gone",
+  411: "Length Required",
+  412: "Precondition Failed",
+  413: "Content Too Large",
+  414: "URI Too Long",
+  415: "Unsupported Media Type",
+  416: "Range Not Satisfiable",
+  417: "Expectation Failed",
+  418: "I'm a teapot",
+  421: "Misdirected Request",
+  422: "Unprocessable Content",
+  425: "Too Early",
+  426: "Upgrade Required",
+  428: "Precondition Required",
+  429: "Too Many Requests",
+  431: "Request Header Fields Too Large",
+  451: "Unavailable For Legal Reasons",
+  500: "Internal Server Error",
+  501: "Not Implemented",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout",
+  505: "HTTP Version Not Supported",
+  507: "Insufficient Storage",
+  511: "Network Authentication Required",
+};
+
+/** Whether a response to `method` with `status` carries content (RFC 9110 §6.4.1, §9.3.2). */
+export function responseHasBody(method: string, status: number): boolean {
+  return method !== "HEAD" && status >= 200 && status !== 204 && status !== 304;
+}
+
+/** Hop-by-hop and framing fields the connection sets itself; a handler's copies are dropped. */
+export const CONNECTION_MANAGED: ReadonlySet<string> = new Set([
+  "connection",
+  "keep-alive",
+  "transfer-encoding",
+  "content-length",
+  "upgrade",
+  "proxy-connection",
+]);
+
+/**
+ * Serializes a response head: status line, the given fields, then the blank line.
+ * Field values must already be valid (the `Headers` class guarantees no CR or LF).
+ */
+export function serializeHead(
+  status: number,
+  fields: Iterable<readonly [string, string]>,
+  statusText = STATUS_TEXT[status] ?? "",
+): string {
+  let head = `HTTP/1.1 ${status} ${statusText}\r\n`;
+  for (const [name, value] of fields) head += `${name}: ${value}\r\n`;
+  return head + "\r\n";
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Writes `text` into `out` at `offset` as ISO-8859-1 (one byte per char, the encoding of header
+ * fields) and returns the number of bytes written, or -1 if `out` is too small.
+ */
+export function encodeLatin1Into(text: string, out: Uint8Array, offset: number): number {
+  if (out.length - offset < text.length) return -1;
+  const { read, written } = encoder.encodeInto(text, out.subarray(offset));
+  if (read === text.length && written === text.length) return written; // all ASCII
+  for (let i = 0; i < text.length; i++) out[offset + i] = text.charCodeAt(i) & 0xff;
+  return text.length;
+}

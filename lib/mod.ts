@@ -1,0 +1,17 @@
+/**
+ * An HTTP/1.1 server for Deno, written in TypeScript on raw TCP (`Deno.listen`), with the same
+ * handler contract as `Deno.serve`.
+ *
+ * @example
+ * ```ts
+ * import { serve } from "./mod.ts";
+ * serve({ port: 8080 }, () => new Response("Hello, World!"));
+ * ```
+ *
+ * @module
+ */
+
+export { DEFAULT_TIMEOUTS, serve, type ServeOptions, type Server } from "./server.ts";
+export type { Handler, ServeHandlerInfo } from "./types.ts";
+export type { ExchangeRecord, Timeouts } from "./connection.ts";
+export { DEFAULT_LIMITS, HttpError, type Limits } from "./http.ts";
