@@ -134,7 +134,8 @@ export function parseCommandLine(args: string[], isTerminal = false): CliConfig 
       },
     });
   } catch (error) {
-    throw new CliError(`${(error as Error).message} (see --help)`);
+    // node:util's messages can run to several lines; the first one says what is wrong.
+    throw new CliError(`${(error as Error).message.split("\n")[0]} (see --help)`);
   }
   const v = parsed.values;
 
