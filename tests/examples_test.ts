@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createApi as createTodoApi } from "../examples/json_api.ts";
 import { createSseApp } from "../examples/sse.ts";
+import { loadApp } from "../lib/app.ts";
 import { serve, type Server } from "../lib/mod.ts";
 import type { Handler, ServeHandlerInfo } from "../lib/types.ts";
 
@@ -157,5 +158,15 @@ Deno.test("sse: a client hanging up cancels the stream through the engine", asyn
     } finally {
       stop.abort();
     }
+  });
+});
+
+// --- app.ts ----------------------------------------------------------------------------------
+
+Deno.test("app: the --app example loads through loadApp and answers over a socket", async () => {
+  const handler = await loadApp(new URL("../examples/app.ts", import.meta.url).href);
+  await withServer(handler, async (base) => {
+    const response = await fetch(`${base}/hello/Ada`, { signal: AbortSignal.timeout(5000) });
+    assert.equal(await response.text(), "Hello, Ada! (from 127.0.0.1)\n");
   });
 });
