@@ -400,15 +400,13 @@ export class Router {
       throw new TypeError(`route pattern must start with "/": ${pattern}`);
     }
     const compiled = new URLPattern({ pathname: pattern });
-    const exact = SYNTAX.test(pattern) ? null : compiled.pathname;
+    const canonical = compiled.pathname;
+    const exact = SYNTAX.test(pattern) ? null : canonical;
     const match = exact !== null
       ? (pathname: string) => pathname === exact ? NO_PARAMS : null
-      : (pathname: string) => {
-        const result = compiled.exec({ pathname });
-        return result === null ? null : decodeParams(result.pathname.groups);
-      };
+      : compileSimple(canonical) ?? matchWithUrlPattern(compiled);
     const run: Route["run"] = (request, context) => handler(request, context);
-    const kinds = segmentKinds(compiled.pathname);
+    const kinds = segmentKinds(canonical);
     return this.#insert({ seq: this.#routes.length, methods, kinds, exact, match, run });
   }
 
@@ -618,6 +616,48 @@ function kindOf(seg: SegmentFlags): Kind {
   if (!seg.param) return Kind.Static;
   if (seg.literal) return Kind.Mixed;
   return seg.constrained ? Kind.Constrained : Kind.Param;
+}
+
+/**
+ * A matcher for the common case, literal text and plain `:name` params, as a RegExp: the same
+ * expression URLPattern builds (`[^/]+?` per param, anchored), minus its per-call overhead.
+ * Null for any other syntax.
+ */
+function compileSimple(pattern: string): Route["match"] | null {
+  if (!SIMPLE.test(pattern)) return null;
+  const names: string[] = [];
+  const source = pattern.replace(PARAM_OR_LITERAL, (token) => {
+    if (!token.startsWith(":")) return token.replace(/[.^$|[\]]/g, "\\$&");
+    names.push(token.slice(1));
+    return "([^/]+?)";
+  });
+  const regexp = new RegExp(`^${source}$`, "u");
+  return (pathname) => {
+    const found = regexp.exec(pathname);
+    if (found === null) return null;
+    const groups: Record<string, string> = {};
+    for (let i = 0; i < names.length; i++) groups[names[i]] = found[i + 1];
+    return decodeParams(groups);
+  };
+}
+
+/** Plain `:name` params and literal text only. */
+const SIMPLE = /^(?:[^:*(){}?+\\]|:[\p{ID_Start}$_][\p{ID_Continue}$]*)*$/u;
+const PARAM_OR_LITERAL = /:[\p{ID_Start}$_][\p{ID_Continue}$]*|[^:]+/gu;
+
+/**
+ * A matcher that runs the URLPattern, after a cheap check that the path starts with the
+ * pattern's literal segments. The check stops short of the last `/` before any syntax, since
+ * a param made optional takes the `/` before it along (`/books/:id?` matches `/books`).
+ */
+function matchWithUrlPattern(compiled: URLPattern): Route["match"] {
+  const pattern = compiled.pathname;
+  const prefix = pattern.slice(0, pattern.lastIndexOf("/", pattern.search(SYNTAX)));
+  return (pathname) => {
+    if (!pathname.startsWith(prefix)) return null;
+    const result = compiled.exec({ pathname });
+    return result === null ? null : decodeParams(result.pathname.groups);
+  };
 }
 
 function decodeParams(groups: Record<string, string | undefined>): Record<string, string> {

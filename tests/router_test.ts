@@ -345,3 +345,65 @@ Deno.test("Router rejects bad patterns, prefixes and methods when they are regis
   assert.throws(() => router.mount("api", ok), /literal path/);
   assert.throws(() => router.get("/(", ok), TypeError);
 });
+
+Deno.test("Router matches exactly as URLPattern does (fast paths cross-checked)", async () => {
+  const pieces = ["a", "b", "ab", ".", "-", "$", "[x]", ":p", ":q", ":p.json", "v:p", ":p-:q"];
+  const optional = ["", "", "", "/*", "/:r?", "/:r(\\d+)", "{/:r}?", "/*.txt", "/:r*"];
+  const values = ["7", "ab", "x-y", "a%20b", "a.b", "%E2%82%AC"];
+  const tails = ["", "", "/", "/12", "/a/b", "/f.txt", "/x"];
+  const pathPieces = [
+    "a",
+    "b",
+    "ab",
+    ".",
+    "-",
+    "$",
+    "[x]",
+    "7",
+    "x.json",
+    "va",
+    "1-2",
+    "",
+    "a%20b",
+  ];
+  let state = 7;
+  let matched = 0;
+  const pick = <T>(list: readonly T[]) => {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    return list[state % list.length];
+  };
+  for (let n = 0; n < 300; n++) {
+    const segments = Array.from({ length: 1 + (n % 3) }, () => pick(pieces));
+    const pattern = "/" + segments.join("/") + pick(optional);
+    let compiled: URLPattern;
+    try {
+      compiled = new URLPattern({ pathname: pattern });
+    } catch {
+      continue; // a name used twice
+    }
+    const router = new Router().get(pattern, (_req, { params }) => Response.json(params));
+    for (let m = 0; m < 20; m++) {
+      // Half the paths are built from the pattern, so plenty of them match.
+      const path = m % 2
+        ? "/" + Array.from({ length: 1 + (m % 4) }, () => pick(pathPieces)).join("/")
+        : "/" + segments.map((seg) => seg.replace(/:[a-z]+/g, () => pick(values))).join("/") +
+          pick(tails);
+      const expected = compiled.exec({ pathname: path });
+      const response = await router.fetch(request(path), info);
+      if (expected === null) {
+        assert.equal(response.status, 404, `${pattern} should not match ${path}`);
+        await response.body?.cancel();
+        continue;
+      }
+      const groups = Object.fromEntries(
+        Object.entries(expected.pathname.groups)
+          .filter(([, v]) => v !== undefined)
+          .map(([k, v]) => [k, decodeURIComponent(v!)]),
+      );
+      matched++;
+      assert.equal(response.status, 200, `${pattern} should match ${path}`);
+      assert.deepEqual(await response.json(), groups, `${pattern} on ${path}`);
+    }
+  }
+  assert.ok(matched > 1000, `only ${matched} paths matched: the cross-check is too weak`);
+});
