@@ -26,6 +26,7 @@ import {
 } from "./http.ts";
 import { ChunkedDecoder } from "./http.ts";
 import type { Handler, ServeHandlerInfo } from "./types.ts";
+import { staticBody } from "./body.ts";
 
 /** Time limits in milliseconds. */
 export interface Timeouts {
@@ -328,7 +329,7 @@ export class Connection {
 
   /** Answers one request. Resolves with whether the connection can carry another. */
   async #exchange(head: RequestHead): Promise<boolean> {
-    const started = performance.now();
+    const started = this.#cfg.onExchange ? performance.now() : 0;
     let keepAlive = head.keepAlive;
     const body = head.framing.kind === "none" ? null : this.#openBody(head);
 
@@ -393,17 +394,25 @@ export class Connection {
       const host = head.host || hostOf(this.conn.localAddr as Deno.NetAddr);
       url = `${this.#cfg.scheme}://${host}${head.target}`;
     }
-    const init: RequestInit & { duplex?: string } = { method: head.method, headers: head.headers };
-    if (body !== null) {
-      init.body = body.stream;
-      init.duplex = "half";
-    }
+    let request: Request;
     try {
-      return new Request(url, init);
+      if (body === null) {
+        // Passing only the URL skips converting an init dictionary, the costliest part of the
+        // constructor; GET is the default method.
+        request = head.method === "GET"
+          ? new Request(url)
+          : new Request(url, { method: head.method });
+      } else {
+        const init = { method: head.method, body: body.stream, duplex: "half" };
+        request = new Request(url, init as RequestInit);
+      }
     } catch {
       // A Host or target the URL parser refuses (e.g. an unbalanced "[").
       throw new HttpError(400, "invalid request target or Host");
     }
+    const headers = request.headers;
+    for (const [name, value] of head.headers) headers.append(name, value);
+    return request;
   }
 
   async #handlerFailed(error: unknown, request: Request): Promise<Response> {
@@ -649,6 +658,8 @@ export class Connection {
   ): Promise<{ keepAlive: boolean; bytes: number }> {
     const status = response.status;
     const withBody = responseHasBody(head.method, status);
+    // Before the headers: reading them can move an in-memory body into a stream.
+    const inMemory = staticBody(response);
 
     let fields = "";
     let declaredLength = -1;
@@ -673,7 +684,11 @@ export class Connection {
     let done = true;
     let reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
     let next: Promise<ReadableStreamReadResult<Uint8Array>> | null = null;
-    if (response.body !== null) {
+    if (inMemory !== undefined) {
+      const bytes = typeof inMemory === "string" ? utf8(inMemory) : inMemory;
+      if (bytes !== null && bytes.length > 0) chunks.push(bytes);
+      total = bytes?.length ?? 0;
+    } else if (response.body !== null) {
       reader = response.body.getReader();
       done = false;
       let turns = 4;
@@ -701,7 +716,7 @@ export class Connection {
       // must not.
       if (status !== 204 && status >= 200) {
         if (declaredLength >= 0) fields += `content-length: ${declaredLength}\r\n`;
-        else if (done && head.method === "HEAD" && reader !== null) {
+        else if (done && head.method === "HEAD" && (reader !== null || inMemory)) {
           fields += `content-length: ${total}\r\n`;
         }
       }
@@ -731,39 +746,17 @@ export class Connection {
     }
 
     try {
-      let sent = 0;
-      const put = async (chunk: Uint8Array) => {
-        if (chunk.length === 0) return;
-        if (framing === "length" && sent + chunk.length > length) {
-          throw new Error("response body longer than its Content-Length");
+      if (done) {
+        // All in memory: it goes out with the head, in the same write when small.
+        for (const chunk of chunks) {
+          if (chunk.length <= COPY_LIMIT) this.#queue(chunk);
+          else await this.#writeDirect(chunk);
         }
-        sent += chunk.length;
-        if (framing === "chunked") this.#queueText(`${chunk.length.toString(16)}\r\n`);
-        if (chunk.length <= COPY_LIMIT) this.#queue(chunk);
-        else await this.#writeDirect(chunk);
-        if (framing === "chunked") this.#queue(CRLF);
-        if (this.#outLen >= OUT_HIGH_WATER) await this.#send();
-      };
-      for (const chunk of chunks) await put(chunk);
-      if (!done) {
-        // Streaming: send the head and what we have now, then each chunk as it comes, reading
-        // the next chunk while the previous one is written.
-        await this.#send();
-        for (;;) {
-          const result = await (next ?? reader!.read());
-          if (result.done) break;
-          next = reader!.read();
-          await put(toBytes(result.value));
-          await this.#send();
-        }
-        next = null;
+        if (framing === "close") await this.#flush();
+        else if (this.#outLen >= OUT_HIGH_WATER) await this.#send();
+        return { keepAlive, bytes: total };
       }
-      if (framing === "length" && sent !== length) {
-        throw new Error("response body shorter than its Content-Length");
-      }
-      if (framing === "chunked") this.#queue(LAST_CHUNK);
-      if (framing === "close") await this.#flush();
-      else if (this.#outLen >= OUT_HIGH_WATER) await this.#send();
+      const sent = await this.#stream(reader!, next, chunks, framing, length);
       return { keepAlive, bytes: sent };
     } catch (error) {
       // The head is out, so the only honest signal left is closing the connection.
@@ -772,6 +765,47 @@ export class Connection {
       this.abort();
       throw new PeerClosed("while streaming a response");
     }
+  }
+
+  /**
+   * Streams a body whose end is not known yet: the head and the chunks read so far go out now,
+   * then each chunk as it comes, reading the next one while the previous one is written.
+   * Resolves with the body bytes sent.
+   */
+  async #stream(
+    reader: ReadableStreamDefaultReader<Uint8Array>,
+    next: Promise<ReadableStreamReadResult<Uint8Array>> | null,
+    chunks: Uint8Array[],
+    framing: "length" | "chunked" | "close",
+    length: number,
+  ): Promise<number> {
+    let sent = 0;
+    const put = async (chunk: Uint8Array) => {
+      if (chunk.length === 0) return;
+      if (framing === "length" && sent + chunk.length > length) {
+        throw new Error("response body longer than its Content-Length");
+      }
+      sent += chunk.length;
+      if (framing === "chunked") this.#queueText(`${chunk.length.toString(16)}\r\n`);
+      if (chunk.length <= COPY_LIMIT) this.#queue(chunk);
+      else await this.#writeDirect(chunk);
+      if (framing === "chunked") this.#queue(CRLF);
+    };
+    for (const chunk of chunks) await put(chunk);
+    await this.#send();
+    for (;;) {
+      const result = await (next ?? reader.read());
+      if (result.done) break;
+      next = reader.read();
+      await put(toBytes(result.value));
+      await this.#send();
+    }
+    if (framing === "length" && sent !== length) {
+      throw new Error("response body shorter than its Content-Length");
+    }
+    if (framing === "chunked") this.#queue(LAST_CHUNK);
+    if (framing === "close") await this.#flush();
+    return sent;
   }
 }
 
@@ -798,6 +832,16 @@ function hostOf(addr: Deno.NetAddr): string {
   return addr.hostname.includes(":")
     ? `[${addr.hostname}]:${addr.port}`
     : `${addr.hostname}:${addr.port}`;
+}
+
+const scratch = new Uint8Array(COPY_LIMIT);
+/**
+ * UTF-8 bytes of a text body. Short texts are encoded into a shared scratch buffer, which is
+ * cheaper than allocating; the caller copies them out before it next awaits.
+ */
+function utf8(text: string): Uint8Array {
+  if (text.length * 3 > scratch.length) return encoder.encode(text);
+  return scratch.subarray(0, encoder.encodeInto(text, scratch).written);
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {
