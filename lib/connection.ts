@@ -176,6 +176,8 @@ export class Connection {
   #closed = false;
   /** Closed by us (timeout, shutdown deadline, failed write): errors that follow are expected. */
   #aborted = false;
+  /** The response body being streamed, if any. */
+  #streaming: ReadableStreamDefaultReader<Uint8Array> | null = null;
 
   constructor(conn: Deno.Conn, config: ConnectionConfig) {
     this.conn = conn;
@@ -208,6 +210,8 @@ export class Connection {
   abort(): void {
     this.#aborted = true;
     this.#close();
+    // A response stream waiting for its next chunk would otherwise keep the loop alive.
+    this.#streaming?.cancel(new PeerClosed("before the response was sent")).catch(() => {});
   }
 
   #close(): void {
@@ -791,14 +795,22 @@ export class Connection {
       else await this.#writeDirect(chunk);
       if (framing === "chunked") this.#queue(CRLF);
     };
-    for (const chunk of chunks) await put(chunk);
-    await this.#send();
-    for (;;) {
-      const result = await (next ?? reader.read());
-      if (result.done) break;
-      next = reader.read();
-      await put(toBytes(result.value));
+    this.#streaming = reader;
+    try {
+      for (const chunk of chunks) await put(chunk);
       await this.#send();
+      for (;;) {
+        const result = await (next ?? reader.read());
+        // A failed write aborts the connection: stop pulling from the body (SSE and other
+        // endless streams learn of the disconnect through their cancel callback).
+        if (this.#aborted) throw new PeerClosed("while streaming a response");
+        if (result.done) break;
+        next = reader.read();
+        await put(toBytes(result.value));
+        await this.#send();
+      }
+    } finally {
+      this.#streaming = null;
     }
     if (framing === "length" && sent !== length) {
       throw new Error("response body shorter than its Content-Length");
