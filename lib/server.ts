@@ -38,6 +38,8 @@ export interface ServeOptions extends Partial<Limits>, Partial<Timeouts> {
   onExchange?: (record: ExchangeRecord) => void;
   /** Open connections at most; past it new ones get 503 and are closed. @default {10000} */
   maxConnections?: number;
+  /** Open connections per client address at most; past it, 503 and close. @default {Infinity} */
+  maxConnectionsPerIp?: number;
   /** Unread request body bytes read and discarded to keep a connection open. @default {262144} */
   maxDrainBytes?: number;
   /** After shutdown starts, in-flight requests get this long before being cut. @default {10000} */
@@ -89,6 +91,9 @@ class HttpServer implements Server {
   readonly #connections = new Set<Connection>();
   readonly #options: ServeOptions;
   readonly #maxConnections: number;
+  readonly #maxPerIp: number;
+  /** Open connections per peer address, kept only while a limit per address is set. */
+  readonly #perIp = new Map<string, number>();
   readonly #reaper: ReturnType<typeof setInterval>;
   #closing = false;
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
@@ -107,6 +112,7 @@ class HttpServer implements Server {
       if (options[key] !== undefined) timeouts[key] = positive(key, options[key]);
     }
     this.#maxConnections = positive("maxConnections", options.maxConnections ?? 10_000);
+    this.#maxPerIp = positive("maxConnectionsPerIp", options.maxConnectionsPerIp ?? Infinity);
 
     const hostname = options.hostname ?? "0.0.0.0";
     const port = options.port ?? 8000;
@@ -176,13 +182,27 @@ class HttpServer implements Server {
         continue;
       }
       if (this.#connections.size >= this.#maxConnections) {
-        this.#refuse(conn);
+        this.#refuse(conn, "too many connections");
         continue;
+      }
+      const ip = (conn.remoteAddr as Deno.NetAddr).hostname;
+      if (this.#maxPerIp !== Infinity) {
+        const open = this.#perIp.get(ip) ?? 0;
+        if (open >= this.#maxPerIp) {
+          this.#refuse(conn, "too many connections from your address");
+          continue;
+        }
+        this.#perIp.set(ip, open + 1);
       }
       const connection = new Connection(conn, config);
       this.#connections.add(connection);
       connection.serve().finally(() => {
         this.#connections.delete(connection);
+        if (this.#maxPerIp !== Infinity) {
+          const open = this.#perIp.get(ip)! - 1;
+          if (open === 0) this.#perIp.delete(ip);
+          else this.#perIp.set(ip, open);
+        }
         if (this.#connections.size === 0 && this.#refused.size === 0) this.#allClosed?.resolve();
       });
     }
@@ -194,25 +214,37 @@ class HttpServer implements Server {
     clearTimeout(this.#graceTimer);
   }
 
-  /** Past the connection limit: a short 503 and close, so the client knows to come back. */
-  #refuse(conn: Deno.Conn): void {
+  /** Past a connection limit: a short 503 and close, so the client knows to come back. */
+  #refuse(conn: Deno.Conn, reason: string): void {
     this.#refused.add(conn);
-    const body = "503 Service Unavailable: too many connections\n";
+    const body = `503 Service Unavailable: ${reason}\n`;
     const bytes = new TextEncoder().encode(
       "HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\nretry-after: 1\r\n" +
         `content-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
     );
-    const timer = setTimeout(() => conn.close(), 1000);
-    conn.write(bytes).then(() => conn.closeWrite()).catch(() => {}).finally(() => {
-      clearTimeout(timer);
+    // Write, stop sending, then read what the client sent until it closes (at most a second):
+    // closing with its request unread would reset the connection and could lose the 503.
+    const timer = setTimeout(() => close(), 1000);
+    const close = () => {
       try {
         conn.close();
       } catch {
-        // closed by the timer
+        // already closed
       }
-      this.#refused.delete(conn);
-      if (this.#connections.size === 0 && this.#refused.size === 0) this.#allClosed?.resolve();
-    });
+    };
+    const discard = new Uint8Array(1024);
+    conn.write(bytes)
+      .then(() => conn.closeWrite())
+      .then(async () => {
+        while (await conn.read(discard) !== null) { /* discard */ }
+      })
+      .catch(() => {})
+      .finally(() => {
+        clearTimeout(timer);
+        close();
+        this.#refused.delete(conn);
+        if (this.#connections.size === 0 && this.#refused.size === 0) this.#allClosed?.resolve();
+      });
   }
 
   #reap(): void {
