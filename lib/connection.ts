@@ -42,13 +42,19 @@ export interface Timeouts {
 
 /** What the access log is told about each exchange. */
 export interface ExchangeRecord {
+  /** The request as the handler saw it; null for requests answered without one (CONNECT). */
   request: Request | null;
+  /** The method, as sent. */
   method: string;
+  /** The request target, as sent. */
   target: string;
+  /** 0 for HTTP/1.0, 1 for HTTP/1.1. */
   minorVersion: 0 | 1;
+  /** The response status. */
   status: number;
   /** Body bytes sent. */
   bytes: number;
+  /** The peer's address (a proxy's, behind one). */
   remoteAddr: Deno.NetAddr;
   /** Milliseconds from the head being parsed to the response being queued or sent. */
   duration: number;

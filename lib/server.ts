@@ -77,6 +77,17 @@ export interface Server {
  * ```
  */
 export function serve(handler: Handler): Server;
+/**
+ * Serves HTTP/1.1 on `options.hostname`:`options.port` with `handler`.
+ *
+ * @example
+ * ```ts
+ * import { serve } from "./mod.ts";
+ * const controller = new AbortController();
+ * serve({ port: 0, signal: controller.signal }, () => new Response("ok"));
+ * controller.abort(); // graceful shutdown
+ * ```
+ */
 export function serve(options: ServeOptions, handler: Handler): Server;
 export function serve(a: ServeOptions | Handler, b?: Handler): Server {
   const [options, handler] = typeof a === "function" ? [{}, a] : [a, b];
