@@ -15,3 +15,11 @@ export { DEFAULT_TIMEOUTS, serve, type ServeOptions, type Server } from "./serve
 export type { Handler, ServeHandlerInfo } from "./types.ts";
 export type { ExchangeRecord, Timeouts } from "./connection.ts";
 export { DEFAULT_LIMITS, HttpError, type Limits } from "./http.ts";
+export {
+  type MountOptions,
+  type RouteContext,
+  type RouteHandler,
+  Router,
+  type RouterOptions,
+} from "./router.ts";
+export { loadApp } from "./app.ts";
