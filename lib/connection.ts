@@ -233,12 +233,18 @@ export class Connection {
   /** Runs the connection to its end. Never rejects. */
   async serve(): Promise<void> {
     try {
+      let closedByUs = false;
       for (;;) {
         const head = await this.#readHead();
         if (head === null) break;
-        if (!await this.#exchange(head)) break;
+        if (!await this.#exchange(head)) {
+          closedByUs = true;
+          break;
+        }
       }
       await this.#flush();
+      // The client may have sent more (pipelined requests, an unread body): see #linger.
+      if (closedByUs) await this.#linger();
     } catch (error) {
       await this.#fail(error);
     } finally {
