@@ -153,7 +153,13 @@ class HttpServer implements Server {
       serverName: options.serverName === undefined ? "tcp-http" : options.serverName,
       maxDrainBytes: options.maxDrainBytes ?? 256 * 1024,
       onError: options.onError ?? defaultOnError,
-      onInternalError: (error: unknown) => console.error("tcp-http: internal error:", error),
+      onInternalError: (error: unknown) => {
+        // A client that fails the TLS handshake (it distrusts the certificate, or speaks plain
+        // HTTP to the HTTPS port) surfaces as InvalidData from the first read: its doing, not
+        // ours, and a scanner would otherwise fill the log with stack traces.
+        if (tls && error instanceof Deno.errors.InvalidData) return;
+        console.error("tcp-http: internal error:", error);
+      },
       onExchange: options.onExchange,
     };
 
