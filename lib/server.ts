@@ -285,6 +285,9 @@ class HttpServer implements Server {
       const grace = this.#options.gracePeriod ?? 10_000;
       this.#graceTimer = setTimeout(() => {
         for (const connection of this.#connections) connection.abort();
+        // Every socket is closed now, but a loop awaiting a handler that never settles would
+        // keep `finished` pending forever: give the loops a moment to end, then stop waiting.
+        this.#graceTimer = setTimeout(() => this.#allClosed?.resolve(), 100);
       }, grace);
     }
     return this.finished;
