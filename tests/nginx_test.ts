@@ -1,8 +1,8 @@
 /**
  * Behind Debian's nginx as a keep-alive reverse proxy: two server instances in one upstream,
  * request bodies (fixed and chunked, buffered and streamed by nginx), X-Forwarded-For, and
- * upstream connections that nginx reuses. The nginx configuration is the one in
- * docs/deployment.md, with ports and paths filled in.
+ * upstream connections that nginx reuses. The nginx configuration is read from
+ * docs/deployment.md, so the documented one is the one tested.
  */
 
 import assert from "node:assert/strict";
@@ -45,8 +45,25 @@ function freePort(): number {
   return port;
 }
 
-/** The reverse-proxy configuration from docs/deployment.md, self-contained under `prefix`. */
-function nginxConfig(prefix: string, listen: number, upstreams: number[]): string {
+const DOC = new URL("../docs/deployment.md", import.meta.url);
+
+/**
+ * The reverse-proxy configuration from docs/deployment.md (the nginx block after its
+ * "nginx-config" marker), with the test's ports, wrapped in a main configuration that keeps
+ * every file nginx writes under `prefix`.
+ */
+async function nginxConfig(prefix: string, listen: number, upstreams: number[]): Promise<string> {
+  const doc = await Deno.readTextFile(DOC);
+  const block = /<!-- nginx-config:[^>]*-->\s*```nginx\n([\s\S]*?)```/.exec(doc)?.[1];
+  assert.ok(block, "docs/deployment.md has the nginx block after its nginx-config marker");
+  let site = block;
+  const substitute = (from: string, to: string) => {
+    assert.equal(site.split(from).length, 2, `the documented config has "${from}" once`);
+    site = site.replace(from, to);
+  };
+  substitute("server 127.0.0.1:8080;", `server ${HOST}:${upstreams[0]};`);
+  substitute("server 127.0.0.1:8081;", `server ${HOST}:${upstreams[1]};`);
+  substitute("listen 80;", `listen ${HOST}:${listen};`);
   return `
 worker_processes 1;
 pid ${prefix}/nginx.pid;
@@ -59,39 +76,8 @@ http {
   fastcgi_temp_path ${prefix}/fastcgi;
   uwsgi_temp_path ${prefix}/uwsgi;
   scgi_temp_path ${prefix}/scgi;
-  client_max_body_size 16m;
 
-  upstream tcp_http {
-${upstreams.map((port) => `    server ${HOST}:${port};`).join("\n")}
-    keepalive 16;
-    # Below tcp-http's --idle-timeout (30 s), so nginx never reuses a connection we just closed.
-    keepalive_timeout 20s;
-  }
-
-  server {
-    listen ${HOST}:${listen};
-
-    location / {
-      proxy_pass http://tcp_http;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host $host;
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto $scheme;
-    }
-
-    # Uploads and responses passed through as they come instead of buffered by nginx.
-    location /stream/ {
-      proxy_pass http://tcp_http;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host $host;
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto $scheme;
-      proxy_request_buffering off;
-      proxy_buffering off;
-    }
-  }
+${site}
 }
 `;
 }
@@ -108,7 +94,12 @@ async function startNginx(upstreams: number[]): Promise<Nginx> {
   // Run as root, nginx's workers become "nobody" and must reach the temp paths it creates here.
   await Deno.chmod(prefix, 0o755);
   const port = freePort();
-  await Deno.writeTextFile(`${prefix}/nginx.conf`, nginxConfig(prefix, port, upstreams));
+  try {
+    await Deno.writeTextFile(`${prefix}/nginx.conf`, await nginxConfig(prefix, port, upstreams));
+  } catch (error) {
+    await Deno.remove(prefix, { recursive: true });
+    throw error;
+  }
   const child = new Deno.Command("nginx", {
     args: [
       "-p",

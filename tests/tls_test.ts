@@ -362,6 +362,63 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "tls: a lone self-signed certificate is trusted directly if CA:FALSE (docs/deployment.md)",
+  ignore,
+  async fn() {
+    await withCerts(async ({ dir }) => {
+      const selfSigned = async (name: string, extra: string[]) => {
+        await openssl(dir, [
+          "req",
+          "-x509",
+          "-newkey",
+          "ec",
+          "-pkeyopt",
+          "ec_paramgen_curve:prime256v1",
+          "-nodes",
+          "-keyout",
+          `${name}.key`,
+          "-out",
+          `${name}.pem`,
+          "-days",
+          "2",
+          "-subj",
+          "/CN=localhost",
+          "-addext",
+          "subjectAltName = DNS:localhost, IP:127.0.0.1",
+          ...extra,
+        ]);
+        return {
+          cert: await Deno.readTextFile(`${dir}/${name}.pem`),
+          key: await Deno.readTextFile(`${dir}/${name}.key`),
+        };
+      };
+      const leaf = await selfSigned("leaf", ["-addext", "basicConstraints = critical, CA:FALSE"]);
+      const ca = await selfSigned("default", []); // openssl's default: CA:TRUE
+      for (const [pem, trusted] of [[leaf, true], [ca, false]] as const) {
+        const server = serve(
+          { hostname: HOST, port: 0, onListen() {}, ...pem },
+          () => new Response("self-signed\n"),
+        );
+        const client = Deno.createHttpClient({ caCerts: [pem.cert] });
+        try {
+          const url = `https://${HOST}:${server.addr.port}/`;
+          if (trusted) {
+            assert.equal(await (await fetch(url, { client })).text(), "self-signed\n");
+          } else {
+            const error = await fetch(url, { client }).then(() => null, (e: Error) => e);
+            assert.ok(error, "Deno refuses a CA certificate as the server's");
+            assert.match(String(error.cause ?? error), /CaUsedAsEndEntity/);
+          }
+        } finally {
+          client.close();
+          await server.shutdown();
+        }
+      }
+    });
+  },
+});
+
 // ---- The CLI --------------------------------------------------------------------------------
 
 Deno.test({
@@ -416,7 +473,7 @@ Deno.test({
         "--key",
         certs.keyPath,
       ]);
-      assert.notEqual(missing.code, 0);
+      assert.equal(missing.code, 1);
       assert.equal(missing.stdout, "");
       assert.equal(missing.stderr.trim().split("\n").length, 1, missing.stderr);
       assert.match(missing.stderr, /^tcp-http: cannot read --cert .*nope\.pem/);
@@ -432,7 +489,7 @@ Deno.test({
         "--key",
         certs.keyPath,
       ]);
-      assert.notEqual(directory.code, 0);
+      assert.equal(directory.code, 1);
       assert.equal(directory.stderr.trim().split("\n").length, 1, directory.stderr);
       assert.match(directory.stderr, /^tcp-http: cannot read --cert /);
 
@@ -447,7 +504,7 @@ Deno.test({
         "--key",
         certs.keyPath,
       ]);
-      assert.notEqual(garbage.code, 0);
+      assert.equal(garbage.code, 1);
       assert.equal(garbage.stderr.trim().split("\n").length, 1, garbage.stderr);
       assert.match(garbage.stderr, /^tcp-http: cannot start HTTPS with /);
     });
@@ -469,7 +526,7 @@ Deno.test({
         "--key",
         certs.otherKeyPath,
       ]);
-      assert.notEqual(result.code, 0);
+      assert.equal(result.code, 1);
       assert.equal(result.stdout, "");
       assert.equal(result.stderr.trim().split("\n").length, 1, result.stderr);
       assert.match(result.stderr, /^tcp-http: cannot start HTTPS with .*cert\.pem.*other\.key: /);
