@@ -17,23 +17,6 @@ export const FIXTURES = new URL("./fixtures/", import.meta.url).pathname;
 
 const DEFAULT_PERMISSIONS = ["--allow-net", "--allow-read"];
 
-/**
- * Modules server.ts needs that are still being written. While any is missing the CLI cannot
- * start, and the tests that spawn it are ignored with this reason printed once.
- */
-export const CLI_MISSING: string[] = ["static.ts", "log.ts", "ratelimit.ts", "clientip.ts"]
-  .filter((name) => {
-    try {
-      Deno.statSync(new URL(`../lib/${name}`, import.meta.url));
-      return false;
-    } catch {
-      return true;
-    }
-  });
-if (CLI_MISSING.length > 0) {
-  console.log(`CLI tests ignored until these exist: lib/${CLI_MISSING.join(", lib/")}`);
-}
-
 /** What a finished server process left behind. */
 export interface ProcessResult {
   code: number;

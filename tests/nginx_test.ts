@@ -6,6 +6,7 @@
  */
 
 import assert from "node:assert/strict";
+import { clientAddress, TrustedProxies } from "../lib/clientip.ts";
 import { serve, type Server } from "../lib/server.ts";
 import type { Handler } from "../lib/types.ts";
 import { sleep, within } from "./_spawn.ts";
@@ -25,17 +26,6 @@ async function canRun(command: string, args: string[]): Promise<boolean> {
 const HAVE_NGINX = await canRun("nginx", ["-v"]);
 const HAVE_CURL = await canRun("curl", ["--version"]);
 if (!HAVE_NGINX) console.log("nginx_test: skipped: nginx is not installed (apt-get install nginx)");
-
-/** lib/clientip.ts, once it exists (it is being written alongside this test). */
-type ClientIp = {
-  clientAddress: (request: Request, remote: Deno.NetAddr, trusted: unknown) => unknown;
-  TrustedProxies: new (cidrs: string[]) => unknown;
-};
-const CLIENTIP = new URL("../lib/clientip.ts", import.meta.url).href;
-const clientip: ClientIp | null = await import(CLIENTIP).catch(() => null);
-if (clientip === null) {
-  console.log("nginx_test: clientAddress checks skipped: no lib/clientip.ts yet");
-}
 
 /** A port nobody listens on right now. */
 function freePort(): number {
@@ -176,7 +166,7 @@ interface Seen {
   contentLength: string | null;
   length: number;
   sha256: string;
-  client: string | null;
+  client: string;
 }
 
 async function sha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
@@ -186,7 +176,7 @@ async function sha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
 
 /** An instance that answers with its name and what it saw; it records each peer port. */
 function instance(name: string, peers: Set<number>, requests: { count: number }): Handler {
-  const trusted = clientip ? new clientip.TrustedProxies([HOST]) : null;
+  const trusted = new TrustedProxies([HOST]);
   return async (request, info) => {
     peers.add(info.remoteAddr.port);
     requests.count++;
@@ -215,7 +205,7 @@ function instance(name: string, peers: Set<number>, requests: { count: number })
       contentLength: request.headers.get("content-length"),
       length: body.length,
       sha256: await sha256(body),
-      client: clientip ? String(clientip.clientAddress(request, info.remoteAddr, trusted)) : null,
+      client: clientAddress(request, info.remoteAddr, trusted),
     };
     return Response.json(seen);
   };
@@ -251,7 +241,7 @@ Deno.test({
         assert.equal(seen.url, `http://${HOST}/hello/${i}`, "Host is nginx's $host");
         assert.equal(seen.xff, HOST);
         assert.equal(seen.xfp, "http");
-        if (clientip) assert.equal(seen.client, HOST);
+        assert.equal(seen.client, HOST);
       }
       assert.deepEqual([...names].sort(), ["a", "b"]);
 
@@ -301,7 +291,7 @@ Deno.test({
 
       // From another loopback address, the client address is that one, and a forged
       // X-Forwarded-For in front of it does not fool a server trusting only nginx.
-      if (HAVE_CURL && clientip) {
+      if (HAVE_CURL) {
         const output = await new Deno.Command("curl", {
           args: [
             "-sS",

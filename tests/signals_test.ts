@@ -6,17 +6,7 @@
 
 import assert from "node:assert/strict";
 import { serve } from "../lib/server.ts";
-import {
-  CLI_MISSING,
-  FIXTURES,
-  parseResponse,
-  readAll,
-  sleep,
-  spawnServer,
-  within,
-} from "./_spawn.ts";
-
-const ignore = CLI_MISSING.length > 0;
+import { FIXTURES, parseResponse, readAll, sleep, spawnServer, within } from "./_spawn.ts";
 
 const HOST = "127.0.0.1";
 const encoder = new TextEncoder();
@@ -42,7 +32,6 @@ async function untilRefused(port: number, timeoutMs = 2_000): Promise<void> {
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
   Deno.test({
     name: `signals: ${signal} lets an in-flight request finish, refuses new connections, exits 0`,
-    ignore,
     async fn() {
       const server = await spawnServer(["--host", HOST, "--port", "0", "--app", SLOW_APP]);
       let conn: Deno.Conn | null = null;
@@ -80,7 +69,6 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
 
   Deno.test({
     name: `signals: ${signal} with --grace-period 0.3 cuts a stuck handler and exits 0`,
-    ignore,
     async fn() {
       const server = await spawnServer([
         "--host",
@@ -118,7 +106,6 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
 
 Deno.test({
   name: "signals: a second signal exits at once with 130",
-  ignore,
   async fn() {
     const server = await spawnServer(["--host", HOST, "--port", "0", "--app", SLOW_APP]);
     let conn: Deno.Conn | null = null;

@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { serve } from "../lib/server.ts";
-import { CLI_MISSING, runServer, spawnServer, within } from "./_spawn.ts";
+import { runServer, spawnServer, within } from "./_spawn.ts";
 
 const HOST = "127.0.0.1";
 const encoder = new TextEncoder();
@@ -423,7 +423,7 @@ Deno.test({
 
 Deno.test({
   name: "tls: server.ts --cert --key serves HTTPS and prints an https URL",
-  ignore: ignore || CLI_MISSING.length > 0,
+  ignore,
   async fn() {
     await withCerts(async (certs) => {
       const server = await spawnServer([
@@ -460,7 +460,7 @@ Deno.test({
 
 Deno.test({
   name: "tls: an unreadable --cert is one line on stderr and a non-zero exit",
-  ignore: ignore || CLI_MISSING.length > 0,
+  ignore,
   async fn() {
     await withCerts(async (certs) => {
       const missing = await runServer([
@@ -513,7 +513,7 @@ Deno.test({
 
 Deno.test({
   name: "tls: a key that does not match the certificate is one line and a non-zero exit",
-  ignore: ignore || CLI_MISSING.length > 0,
+  ignore,
   async fn() {
     await withCerts(async (certs) => {
       const result = await runServer([

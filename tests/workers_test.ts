@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { CLI_MISSING, FIXTURES, get, spawnServer } from "./_spawn.ts";
+import { FIXTURES, get, spawnServer } from "./_spawn.ts";
 
 const HOST = "127.0.0.1";
 const APP = `${FIXTURES}worker_app.ts`;
@@ -23,7 +23,7 @@ async function idsOf(port: number, count: number): Promise<string[]> {
 
 Deno.test({
   name: "workers: two isolates share the port, a crashed one is restarted, SIGTERM exits 0",
-  ignore: Deno.build.os !== "linux" || CLI_MISSING.length > 0,
+  ignore: Deno.build.os !== "linux",
   async fn() {
     const server = await spawnServer([
       "--host",
