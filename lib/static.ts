@@ -367,7 +367,8 @@ async function fileResponse(
   if (encoding) headers.set("content-encoding", encoding);
 
   // On-the-fly gzip for compressible types, never for ranges.
-  const gzip = compress && !encoding && size >= COMPRESS_MIN && accepts(request, "gzip");
+  const gzip = compress && !encoding && size >= COMPRESS_MIN && !request.headers.has("range") &&
+    accepts(request, "gzip");
   const etag = etagOf(servedInfo, encoding || (gzip ? "gzip" : ""));
   headers.set("etag", etag);
 
