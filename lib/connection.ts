@@ -116,6 +116,8 @@ function isConnectionGone(error: unknown): boolean {
     error instanceof Deno.errors.NotConnected ||
     error instanceof Deno.errors.UnexpectedEof ||
     error instanceof Deno.errors.Interrupted ||
+    // A TLS handshake the client failed (plain HTTP on the HTTPS port, an untrusted cert).
+    error instanceof Deno.errors.InvalidData ||
     error instanceof PeerClosed;
 }
 
