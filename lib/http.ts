@@ -616,6 +616,8 @@ export class ChunkedDecoder {
         case Chunk.Trailer:
           if (c === CR) {
             this.#state = Chunk.TrailerLf;
+          } else if (c === LF) {
+            throw new HttpError(400, "trailer line must end in CRLF");
           } else {
             if (++this.#trailerBytes > this.#limits.maxTrailerBytes) {
               throw new HttpError(431, "trailer section too large");
