@@ -399,7 +399,7 @@ async function fileResponse(
     return textResponse(416, "416 Range Not Satisfiable", { "content-range": `bytes */${size}` });
   }
 
-  if (ranges === null || ranges.length === 0) {
+  if (ranges === null) {
     headers.set("content-length", String(size));
     if (request.method === "HEAD") return new Response(null, { headers });
     if (size <= SMALL_FILE) {
@@ -537,7 +537,8 @@ export function parseRange(
     if (start <= last[1] + 1) last[1] = Math.max(last[1], end);
     else merged.push([start, end]);
   }
-  if (merged.length === 1 && merged[0][0] === 0 && merged[0][1] === size - 1) return [];
+  // A range covering the whole file still gets 206: media players (Safari's first of all) probe
+  // with "bytes=0-" and expect a partial response.
   return merged;
 }
 
