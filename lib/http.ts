@@ -15,9 +15,17 @@ export type ErrorStatus = 400 | 413 | 414 | 417 | 431 | 501 | 505;
 
 /** A request the server cannot accept, with the status code it answers with (hyper's `on_error`). */
 export class HttpError extends Error {
-  constructor(readonly status: ErrorStatus, message: string) {
+  /** The status code the peer gets. */
+  readonly status: ErrorStatus;
+
+  /**
+   * @param status the status code the peer gets
+   * @param message what was wrong, sent in the response body (never echoes the input)
+   */
+  constructor(status: ErrorStatus, message: string) {
     super(message);
     this.name = "HttpError";
+    this.status = status;
   }
 }
 
