@@ -1,0 +1,149 @@
+/**
+ * What the benchmark compares: the servers, and the shapes of load each is put under.
+ *
+ * @module
+ */
+
+/** The servers, in the order the tables list them. */
+export const SERVER_NAMES = ["ours", "deno_serve", "raw"] as const;
+export type ServerName = typeof SERVER_NAMES[number];
+
+/** The shapes, in the order they run. */
+export const SHAPE_NAMES = [
+  "keepalive",
+  "pipeline",
+  "close",
+  "static-16k",
+  "static-1m",
+  "memory",
+] as const;
+export type ShapeName = typeof SHAPE_NAMES[number];
+
+/** The server every ratio is taken against. */
+export const BASELINE: ServerName = "deno_serve";
+
+/** Connections wrk keeps open, for every load shape. */
+export const CONNECTIONS = 50;
+/** Requests per write in the pipelining shape (bench/pipeline.lua says the same). */
+export const PIPELINE_DEPTH = 16;
+/** Idle keep-alive connections the memory shape opens, when the fd limit allows. */
+export const IDLE_CONNECTIONS = 2_000;
+
+/** The static files the harness creates: name and size. */
+export const STATIC_FILES = { "16k.bin": 16 * 1024, "1m.bin": 1024 * 1024 } as const;
+export type StaticFile = keyof typeof STATIC_FILES;
+
+/**
+ * What a server process is started to do: answer "Hello, World!", do the same but close after
+ * each reply (only the raw loop needs telling: the others read `Connection: close`), or serve
+ * the static files.
+ */
+export type Mode = "hello" | "close" | "files";
+
+/** A shape driven by wrk. */
+export interface LoadShape {
+  kind: "load";
+  name: Exclude<ShapeName, "memory">;
+  /** A short human title, for tables and the chart. */
+  title: string;
+  mode: Mode;
+  /** The URL path wrk requests. */
+  path: string;
+  /** Extra request headers for wrk. */
+  headers?: string[];
+  /** A wrk Lua script, relative to bench/. */
+  script?: string;
+  /** The file served, for the static shapes. */
+  file?: StaticFile;
+  /** Every request opens a connection (so TIME_WAIT sockets left by earlier runs matter). */
+  newConnections?: boolean;
+}
+
+/** The idle-connection memory shape. */
+export interface MemoryShape {
+  kind: "memory";
+  name: "memory";
+  title: string;
+}
+
+export type Shape = LoadShape | MemoryShape;
+
+export const SHAPES: Record<ShapeName, Shape> = {
+  keepalive: { kind: "load", name: "keepalive", title: "keep-alive", mode: "hello", path: "/" },
+  pipeline: {
+    kind: "load",
+    name: "pipeline",
+    title: `pipelined ×${PIPELINE_DEPTH}`,
+    mode: "hello",
+    path: "/",
+    script: "pipeline.lua",
+  },
+  close: {
+    kind: "load",
+    name: "close",
+    title: "new connection per request",
+    mode: "close",
+    path: "/",
+    headers: ["Connection: close"],
+    newConnections: true,
+  },
+  "static-16k": {
+    kind: "load",
+    name: "static-16k",
+    title: "static file 16 KiB",
+    mode: "files",
+    path: "/16k.bin",
+    file: "16k.bin",
+  },
+  "static-1m": {
+    kind: "load",
+    name: "static-1m",
+    title: "static file 1 MiB",
+    mode: "files",
+    path: "/1m.bin",
+    file: "1m.bin",
+  },
+  memory: { kind: "memory", name: "memory", title: "idle keep-alive connections" },
+};
+
+/** A server under test. */
+export interface ServerSpec {
+  name: ServerName;
+  /** As tables and the chart name it. */
+  label: string;
+  /** Its entry point, relative to bench/. */
+  file: string;
+  /** Library modules it needs in `mode`, relative to the repository root. */
+  needs(mode: Mode): string[];
+  /** The arguments after PORT for `mode`, or why this server does not take part in it. */
+  args(mode: Mode, fsRoot: string): string[] | { skip: string };
+}
+
+export const SERVERS: Record<ServerName, ServerSpec> = {
+  ours: {
+    name: "ours",
+    label: "ours",
+    file: "servers/ours.ts",
+    needs: (mode) => mode === "files" ? ["lib/mod.ts", "lib/static.ts"] : ["lib/mod.ts"],
+    args: (mode, fsRoot) => mode === "files" ? [fsRoot] : [],
+  },
+  deno_serve: {
+    name: "deno_serve",
+    label: "Deno.serve",
+    file: "servers/deno_serve.ts",
+    needs: () => [],
+    args: (mode, fsRoot) => mode === "files" ? [fsRoot] : [],
+  },
+  raw: {
+    name: "raw",
+    label: "raw loop",
+    file: "servers/raw.ts",
+    needs: () => [],
+    args: (mode) =>
+      mode === "files"
+        ? { skip: "n/a: the raw loop serves no files" }
+        : mode === "close"
+        ? ["close"]
+        : [],
+  },
+};
