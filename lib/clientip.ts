@@ -66,7 +66,10 @@ interface Range {
 export class TrustedProxies {
   readonly #ranges: Range[] = [];
 
-  /** @param cidrs addresses ("127.0.0.1") or ranges ("10.0.0.0/8", "fd00::/8") */
+  /**
+   * Trusts the given addresses and ranges.
+   * @param cidrs addresses ("127.0.0.1") or ranges ("10.0.0.0/8", "fd00::/8")
+   */
   constructor(cidrs: string[] = []) {
     for (const cidr of cidrs) {
       const [address, prefix] = cidr.split("/");

@@ -19,6 +19,7 @@ export class HttpError extends Error {
   readonly status: ErrorStatus;
 
   /**
+   * An error that answers the request with `status`.
    * @param status the status code the peer gets
    * @param message what was wrong, sent in the response body (never echoes the input)
    */

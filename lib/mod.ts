@@ -14,7 +14,7 @@
 export { DEFAULT_TIMEOUTS, serve, type ServeOptions, type Server } from "./server.ts";
 export type { Handler, ServeHandlerInfo } from "./types.ts";
 export type { ExchangeRecord, Timeouts } from "./connection.ts";
-export { DEFAULT_LIMITS, HttpError, type Limits } from "./http.ts";
+export { DEFAULT_LIMITS, type ErrorStatus, HttpError, type Limits } from "./http.ts";
 export {
   type MountOptions,
   type RouteContext,
@@ -23,3 +23,27 @@ export {
   type RouterOptions,
 } from "./router.ts";
 export { loadApp } from "./app.ts";
+export {
+  parseRange,
+  serveDir,
+  type ServeDirOptions,
+  serveFile,
+  type ServeFileOptions,
+} from "./static.ts";
+export { contentType, isCompressible } from "./mime.ts";
+export {
+  type RateDecision,
+  rateLimit,
+  RateLimiter,
+  type RateLimiterOptions,
+  type RateLimitOptions,
+} from "./ratelimit.ts";
+export { clientAddress, TrustedProxies } from "./clientip.ts";
+export {
+  type AccessLoggerOptions,
+  createAccessLogger,
+  escapeField,
+  flushLog,
+  formatEntry,
+  type LogFormat,
+} from "./log.ts";

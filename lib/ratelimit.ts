@@ -54,6 +54,7 @@ export class RateLimiter {
   readonly #now: () => number;
   readonly #buckets = new Map<string, Bucket>();
 
+  /** Buckets that refill at `options.rate` per second up to `options.burst`. */
   constructor(options: RateLimiterOptions) {
     if (!(options.rate > 0) || !(options.burst >= 1)) {
       throw new RangeError("rate must be positive and burst at least 1");
