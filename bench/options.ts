@@ -17,6 +17,8 @@ export interface Options {
   servers: ServerName[];
   /** Write bench/RESULTS.md and bench/chart.svg (bench/out/latest.json is always written). */
   writeResults: boolean;
+  /** Run the servers under Deno's CPU profiler, writing to bench/out/profiles/. */
+  cpuProf: boolean;
 }
 
 export const USAGE =
@@ -27,6 +29,8 @@ export const USAGE =
   --shapes a,b      only these shapes: ${SHAPE_NAMES.join(", ")}
   --servers a,b     only these servers: ${SERVER_NAMES.join(", ")}
   --no-results      do not rewrite bench/RESULTS.md and bench/chart.svg
+  --cpu-prof        profile each server process (Deno's --cpu-prof) into bench/out/profiles/;
+                    implies --no-results, since the profiler costs throughput
   -h, --help        this text`;
 
 /** Reads the command line; throws a message meant for the user on anything unknown. */
@@ -40,6 +44,7 @@ export function parseOptions(args: string[]): Options | "help" {
       shapes: { type: "string" },
       servers: { type: "string" },
       "no-results": { type: "boolean", default: false },
+      "cpu-prof": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -56,7 +61,8 @@ export function parseOptions(args: string[]): Options | "help" {
     warmupSeconds: values.quick ? 1 : 2,
     shapes: pick("--shapes", values.shapes, SHAPE_NAMES),
     servers: pick("--servers", values.servers, SERVER_NAMES),
-    writeResults: !values["no-results"],
+    writeResults: !values["no-results"] && !values["cpu-prof"],
+    cpuProf: values["cpu-prof"],
   };
 }
 

@@ -28,7 +28,7 @@ import {
 } from "./procs.ts";
 import { addRatios, renderMarkdown, renderText } from "./report.ts";
 import type { LoadRow, MemoryRow, RunResults } from "./results.ts";
-import { type RunningServer, startServer } from "./server.ts";
+import { type Profile, type RunningServer, startServer } from "./server.ts";
 import {
   CONNECTIONS,
   IDLE_CONNECTIONS,
@@ -119,6 +119,9 @@ async function main(): Promise<number> {
       memory: [],
       notes: [],
     };
+    if (options.cpuProf) {
+      results.notes.push("run under --cpu-prof: the numbers include the profiler's cost");
+    }
     const load = Number(results.machine.loadAverage.split(" ")[0]);
     if (load > BUSY_LOAD) {
       console.error(
@@ -135,6 +138,11 @@ async function main(): Promise<number> {
     addRatios(results);
     console.log(`\n${renderText(results)}\n`);
     await writeOutputs(results, options.writeResults);
+    if (options.cpuProf) {
+      console.log(
+        "profiles (.cpuprofile for Chrome DevTools, .md summary, .svg flamegraph): bench/out/profiles/",
+      );
+    }
     const failed = [...results.load, ...results.memory].some((row) => row.status === "failed");
     return failed ? 1 : 0;
   } finally {
@@ -164,7 +172,10 @@ async function benchServer(context: Context, spec: ServerSpec): Promise<void> {
     group.shapes.push(shape);
     groups.set(key, group);
   }
-  for (const { args, shapes } of groups.values()) await benchProcess(context, spec, args, shapes);
+  for (const { args, shapes } of groups.values()) {
+    const mode = shapes[0].mode === "files" ? "files" : args.length > 0 ? args[0] : "hello";
+    await benchProcess(context, spec, args, shapes, await profileFor(context, spec, mode));
+  }
   if (options.shapes.includes("memory")) await benchMemory(context, spec);
 }
 
@@ -186,6 +197,7 @@ async function benchProcess(
   spec: ServerSpec,
   args: string[],
   shapes: LoadShape[],
+  profile: Profile | undefined,
 ): Promise<void> {
   const { options, children, fsRoot, results } = context;
   const fail = (shape: LoadShape, error: unknown) => {
@@ -195,7 +207,7 @@ async function benchProcess(
   };
   let server: RunningServer;
   try {
-    server = await startServer(children, spec, args, fsRoot);
+    server = await startServer(children, spec, args, fsRoot, profile);
   } catch (error) {
     for (const shape of shapes) fail(shape, error);
     return;
@@ -271,8 +283,21 @@ async function quietTimeWait(spec: ServerSpec): Promise<void> {
   }
 }
 
+/** Where `spec`'s process for `mode` writes its profile under --cpu-prof; none otherwise. */
+async function profileFor(
+  { options }: Context,
+  spec: ServerSpec,
+  mode: string,
+): Promise<Profile | undefined> {
+  if (!options.cpuProf) return undefined;
+  const dir = new URL("out/profiles/", BENCH).pathname;
+  await Deno.mkdir(dir, { recursive: true });
+  return { dir, name: `${spec.name}-${mode}` };
+}
+
 /** The memory shape: a fresh process in hello mode, then idle connections. */
-async function benchMemory({ children, fsRoot, results }: Context, spec: ServerSpec) {
+async function benchMemory(context: Context, spec: ServerSpec) {
+  const { children, fsRoot, results } = context;
   const push = (row: Omit<MemoryRow, "server">) =>
     results.memory.push({ server: spec.name, ...row });
   const skip = await whySkip(spec, "hello");
@@ -291,7 +316,8 @@ async function benchMemory({ children, fsRoot, results }: Context, spec: ServerS
   }
   let server: RunningServer | undefined;
   try {
-    server = await startServer(children, spec, args, fsRoot);
+    const profile = await profileFor(context, spec, "memory");
+    server = await startServer(children, spec, args, fsRoot, profile);
     const memory = await measureIdleMemory(server.pid, server.port, connections);
     push({ status: "ok", memory });
     progress(

@@ -11,6 +11,16 @@ import type { ServerSpec } from "./suite.ts";
 const START_MS = 20_000;
 /** How much of a server's stderr is kept, to explain a failure. */
 const STDERR_KEPT = 2_000;
+/** How long a stopped server gets to exit (and, when profiled, to write its profile). */
+const STOP_MS = 3_000;
+const STOP_PROFILED_MS = 30_000;
+
+/** Where a profiled server writes its CPU profile, with a Markdown summary and a flamegraph. */
+export interface Profile {
+  dir: string;
+  /** The file name without extension, e.g. "ours-hello". */
+  name: string;
+}
 
 /** A server process the harness started. */
 export interface RunningServer {
@@ -33,13 +43,23 @@ export async function startServer(
   spec: ServerSpec,
   args: string[],
   readDir: string,
+  profile?: Profile,
 ): Promise<RunningServer> {
   const port = freePort();
   const bench = new URL(".", import.meta.url);
+  const profiling = profile
+    ? [
+      `--cpu-prof-dir=${profile.dir}`,
+      `--cpu-prof-name=${profile.name}.cpuprofile`,
+      "--cpu-prof-md",
+      "--cpu-prof-flamegraph",
+    ]
+    : [];
   const child = children.spawn(
     Deno.execPath(),
     [
       "run",
+      ...profiling,
       "--allow-net=127.0.0.1",
       `--allow-read=${readDir}`,
       new URL(spec.file, bench).pathname,
@@ -64,7 +84,7 @@ export async function startServer(
       return exited;
     },
     stderr: () => stderr.trim(),
-    stop: () => stop(child),
+    stop: () => stop(child, "SIGTERM", profile ? STOP_PROFILED_MS : STOP_MS),
   };
   try {
     await waitForPort(port, START_MS, child.status);

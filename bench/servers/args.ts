@@ -24,3 +24,13 @@ export function parseServerArgs(args: readonly string[]): ServerArgs {
   }
   return { port, extra: args[1] };
 }
+
+/**
+ * Exit cleanly on SIGINT and SIGTERM (which is how the harness stops a server), so that a server
+ * run with `--cpu-prof` writes its profile: Deno writes it on exit, not when killed by a signal.
+ */
+export function exitOnSignals(): void {
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, () => Deno.exit(0));
+  }
+}

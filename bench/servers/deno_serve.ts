@@ -8,9 +8,10 @@
  * @module
  */
 
-import { parseServerArgs } from "./args.ts";
+import { exitOnSignals, parseServerArgs } from "./args.ts";
 
 const { port, extra: fsRoot } = parseServerArgs(Deno.args);
+exitOnSignals();
 const options = { hostname: "127.0.0.1", port, onListen() {} };
 
 if (fsRoot === undefined) {

@@ -10,9 +10,10 @@
  * @module
  */
 
-import { parseServerArgs } from "./args.ts";
+import { exitOnSignals, parseServerArgs } from "./args.ts";
 
 const { port, extra } = parseServerArgs(Deno.args);
+exitOnSignals();
 const closeAfterReply = extra === "close";
 
 const encoder = new TextEncoder();
