@@ -490,7 +490,7 @@ export class Connection {
   }
 
   /** The next piece of a request body (a copy the handler may keep), or null at its end. */
-  async #readBodyChunk(body: BodyState): Promise<Uint8Array | null> {
+  async #readBodyChunk(body: BodyState, sendFirst = false): Promise<Uint8Array | null> {
     if (body.done) return null;
     if (!body.continued) {
       body.continued = true;
@@ -508,6 +508,7 @@ export class Connection {
       } else {
         // Read straight into the chunk handed out: no copy, and never past this body.
         const fresh = new Uint8Array(Math.min(body.remaining, BODY_READ_SIZE));
+        if (sendFirst) await this.#send();
         this.#readDeadline = Date.now() + timeout;
         const n = await this.conn.read(fresh);
         this.#readDeadline = Infinity;
@@ -526,6 +527,7 @@ export class Connection {
       if (decoder.done) body.done = true;
       if (chunk !== null) return chunk;
       if (body.done) return null;
+      if (sendFirst) await this.#send();
       this.#readDeadline = Date.now() + timeout;
       const n = await this.#read();
       this.#readDeadline = Infinity;
@@ -542,7 +544,10 @@ export class Connection {
     let budget = this.#cfg.maxDrainBytes;
     try {
       while (!body.done) {
-        const chunk = await this.#readBodyChunk(body);
+        // The response is complete: send it before waiting for the rest of the body. A client
+        // may wait for it before sending more (it answered after part of an upload), and a
+        // body that stalls would end in the body timeout with the response never sent.
+        const chunk = await this.#readBodyChunk(body, true);
         if (chunk === null) break;
         budget -= chunk.length;
         if (budget < 0) return false;
@@ -593,7 +598,9 @@ export class Connection {
    * is in flight, and its buffer is not touched until it has finished.
    */
   async #send(): Promise<void> {
-    if (this.#writing !== null) await this.#writing;
+    // A loop: a request body's reader (100 Continue) and the connection loop may both be here,
+    // and whichever resumes second must not start a write beside the first one's.
+    while (this.#writing !== null) await this.#writing;
     if (this.#outLen === 0) return;
     const out = this.#out!;
     const data = out.subarray(0, this.#outLen);
