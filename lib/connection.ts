@@ -356,6 +356,9 @@ export class Connection {
     const refusal = refuse(head);
     if (refusal !== null) {
       response = refusal;
+      // A CONNECT client may already be sending tunnel bytes after the head (RFC 9110 §9.3.6):
+      // refused, they are not requests and must not be parsed as the next one.
+      if (head.method === "CONNECT") keepAlive = false;
     } else {
       request = this.#toRequest(head, body);
       try {
