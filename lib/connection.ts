@@ -417,9 +417,11 @@ export class Connection {
     }
     let request: Request;
     try {
-      if (body === null) {
-        // Passing only the URL skips converting an init dictionary, the costliest part of the
-        // constructor; GET is the default method.
+      if (body === null || head.method === "GET" || head.method === "HEAD") {
+        // Fetch cannot give a GET or HEAD request a body, and content there has no defined
+        // meaning (RFC 9110 §9.3.1, §9.3.2): as with Deno.serve, the handler sees none and what
+        // was sent is drained like any unread body. Passing only the URL skips converting an
+        // init dictionary, the costliest part of the constructor; GET is the default method.
         request = head.method === "GET"
           ? new Request(url)
           : new Request(url, { method: head.method });
