@@ -1,0 +1,817 @@
+/**
+ * One connection's protocol over a real socket, driven with raw bytes: persistence, pipelining,
+ * HEAD, bodiless statuses, 100-continue, chunked bodies both ways, every error status, draining
+ * unread bodies, handler failures, what the handler sees, and response streaming.
+ */
+
+import assert from "node:assert/strict";
+import type { Handler } from "../lib/mod.ts";
+import {
+  field,
+  fromLatin1,
+  quietErrors,
+  RawClient,
+  type RawResponse,
+  sleep,
+  text,
+  utf8,
+  waitFor,
+  withServer,
+} from "./_raw.ts";
+
+/** Answers "METHOD /path?query [body]", reading the body if there is one. */
+const echo: Handler = async (request) => {
+  const body = request.body ? await request.text() : "";
+  const url = new URL(request.url);
+  return new Response(`${request.method} ${url.pathname}${url.search} [${body}]`);
+};
+
+/** A body that arrives in `parts`, each `delay` ms after the previous one. */
+function delayedStream(
+  parts: string[],
+  delay = 10,
+  onCancel?: () => void,
+): ReadableStream<Uint8Array> {
+  let i = 0;
+  return new ReadableStream({
+    async pull(controller) {
+      await sleep(delay);
+      if (i < parts.length) controller.enqueue(utf8(parts[i++]));
+      else controller.close();
+    },
+    cancel() {
+      onCancel?.();
+    },
+  });
+}
+
+function assertNoBody(response: RawResponse, what: string): void {
+  assert.equal(response.framing, "none", what);
+  assert.equal(field(response, "transfer-encoding"), undefined, `${what}: transfer-encoding`);
+}
+
+// ---- Persistence ------------------------------------------------------------------------------
+
+Deno.test("connection: keep-alive carries several requests on one connection", async () => {
+  const ports = new Set<number>();
+  await withServer((request, info) => {
+    ports.add(info.remoteAddr.port);
+    return echo(request, info);
+  }, async (port, server) => {
+    await using client = await RawClient.connect(port);
+    for (let i = 0; i < 5; i++) {
+      await client.write(`GET /${i} HTTP/1.1\r\nHost: a\r\n\r\n`);
+      const response = await client.response();
+      assert.equal(response.status, 200);
+      assert.equal(response.version, "1.1");
+      assert.equal(text(response), `GET /${i} []`);
+      assert.equal(field(response, "connection"), undefined, "HTTP/1.1 persists by default");
+      assert.equal(server.connections, 1);
+    }
+    assert.equal(ports.size, 1, "every request came over the same connection");
+  });
+});
+
+Deno.test("connection: HTTP/1.0 closes after the response by default", async () => {
+  await withServer(echo, async (port) => {
+    await using client = await RawClient.connect(port);
+    await client.write("GET /old HTTP/1.0\r\n\r\nGET /never HTTP/1.0\r\n\r\n");
+    const response = await client.response();
+    assert.equal(response.status, 200);
+    assert.equal(text(response), "GET /old []");
+    assert.equal(field(response, "connection"), "close");
+    assert.equal(response.framing, "length");
+    assert.equal(fromLatin1(await client.closedByServer()), "", "the second request is ignored");
+  });
+});
+
+Deno.test("connection: HTTP/1.0 with Connection: keep-alive stays open", async () => {
+  await withServer(echo, async (port) => {
+    await using client = await RawClient.connect(port);
+    for (const path of ["/a", "/b"]) {
+      await client.write(`GET ${path} HTTP/1.0\r\nConnection: keep-alive\r\n\r\n`);
+      const response = await client.response();
+      assert.equal(text(response), `GET ${path} []`);
+      assert.equal(field(response, "connection"), "keep-alive");
+    }
+    await client.write("GET /c HTTP/1.0\r\n\r\n");
+    const last = await client.response();
+    assert.equal(text(last), "GET /c []");
+    assert.equal(field(last, "connection"), "close");
+    assert.equal((await client.closedByServer()).length, 0);
+  });
+});
+
+Deno.test("connection: a client's half-close still gets every pipelined response", async () => {
+  await withServer(echo, async (port) => {
+    await using client = await RawClient.connect(port);
+    await client.write(
+      "GET /1 HTTP/1.1\r\nHost: a\r\n\r\nPOST /2 HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi",
+    );
+    await client.closeWrite();
+    const [one, two] = await client.responses(2);
+    assert.equal(text(one), "GET /1 []");
+    assert.equal(text(two), "POST /2 [hi]");
+    assert.equal((await client.closedByServer()).length, 0);
+  });
+});
+
+// ---- Pipelining -------------------------------------------------------------------------------
+
+const PIPELINE = "POST /1 HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello" +
+  "POST /2?x=1 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n" +
+  '3;name="quoted;value"\r\nabc\r\nA\r\n0123456789\r\n0\r\nX-Checksum: 1\r\n\r\n' +
+  "GET /3 HTTP/1.1\r\nHost: a\r\n\r\n" +
+  "PUT /4 HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nxyz";
+const PIPELINE_ANSWERS = [
+  "POST /1 [hello]",
+  "POST /2?x=1 [abc0123456789]",
+  "GET /3 []",
+  "PUT /4 [xyz]",
+];
+
+Deno.test("connection: pipelined requests with bodies in one write are answered in order", async () => {
+  const order: string[] = [];
+  await withServer(async (request, info) => {
+    order.push(new URL(request.url).pathname);
+    // The first request is the slowest: its answer must still come first.
+    if (order.length === 1) await sleep(30);
+    return echo(request, info);
+  }, async (port) => {
+    await using client = await RawClient.connect(port);
+    await client.write(PIPELINE);
+    const answers = await client.responses(4);
+    assert.deepEqual(answers.map(text), PIPELINE_ANSWERS);
+    assert.deepEqual(order, ["/1", "/2", "/3", "/4"]);
+    await client.write("GET /5 HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert.equal(text(await client.response()), "GET /5 []");
+  });
+});
+
+Deno.test("connection: pipelined requests split at every offset", async () => {
+  await withServer(echo, async (port) => {
+    for (let at = 1; at < PIPELINE.length; at++) {
+      await using client = await RawClient.connect(port);
+      await client.writeSplit(PIPELINE, [at], 1);
+      const answers = await client.responses(4);
+      assert.deepEqual(answers.map(text), PIPELINE_ANSWERS, `split at ${at}`);
+    }
+  });
+});
+
+Deno.test("connection: pipelined requests sent a byte at a time", async () => {
+  await withServer(echo, async (port) => {
+    await using client = await RawClient.connect(port);
+    await client.writeSlowly(PIPELINE, 1, 0);
+    assert.deepEqual((await client.responses(4)).map(text), PIPELINE_ANSWERS);
+  });
+});
+
+// ---- HEAD, 204, 304 ---------------------------------------------------------------------------
+
+Deno.test("connection: HEAD gets GET's fields and Content-Length but no body", async () => {
+  let cancelled = false;
+  await withServer((request) => {
+    if (new URL(request.url).pathname === "/stream") {
+      return new Response(delayedStream(["never sent"], 20, () => cancelled = true));
+    }
+    return new Response("twelve bytes", { headers: { "x-a": "1", etag: '"v1"' } });
+  }, async (port) => {
+    await using client = await RawClient.connect(port);
+    await client.write(
+      "GET / HTTP/1.1\r\nHost: a\r\n\r\nHEAD / HTTP/1.1\r\nHost: a\r\n\r\n" +
+        "HEAD /stream HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
+    );
+    const [get, head, streamHead, after] = await client.responses(4, [false, true, true, false]);
+    assert.equal(head.status, 200);
+    assert.equal(field(head, "content-length"), "12");
+    const withoutDate = (r: RawResponse) => r.fields.filter(([name]) => name !== "date");
+    assert.deepEqual(withoutDate(head), withoutDate(get), "the same fields as GET");
+    assert.equal(streamHead.status, 200);
+    assert.equal(field(streamHead, "transfer-encoding"), undefined);
+    // Had any body bytes followed a HEAD response, this one would not parse.
+    assert.equal(text(after), "twelve bytes");
+    await waitFor(() => cancelled, "the unsent stream to be cancelled");
+  });
+});
+
+Deno.test("connection: 204 and 304 carry no body and the connection goes on", async () => {
+  await withServer((request) => {
+    const path = new URL(request.url).pathname;
+    if (path === "/204") return new Response(null, { status: 204 });
+    if (path === "/304") {
+      return new Response(null, { status: 304, headers: { etag: '"x"', "content-length": "5" } });
+    }
+    return new Response("after");
+  }, async (port) => {
+    await using client = await RawClient.connect(port);
+    await client.write(
+      "GET /204 HTTP/1.1\r\nHost: a\r\n\r\nGET /304 HTTP/1.1\r\nHost: a\r\n\r\n" +
+        "GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+    );
+    const [noContent, notModified, after] = await client.responses(3);
+    assert.equal(noContent.status, 204);
+    assertNoBody(noContent, "204");
+    assert.equal(field(noContent, "content-length"), undefined, "204 must not have one");
+    assert.equal(notModified.status, 304);
+    assertNoBody(notModified, "304");
+    // A 304 may state the length the 200 would have had (RFC 9110 §8.6).
+    assert.equal(field(notModified, "content-length"), "5");
+    assert.equal(field(notModified, "etag"), '"x"');
+    assert.equal(text(after), "after");
+  });
+});
+
+// ---- 100-continue ----------------------------------------------------------------------------
+
+Deno.test("connection: 100 Continue is sent only once the handler reads the body", async () => {
+  const arrived = Promise.withResolvers<void>();
+  const go = Promise.withResolvers<void>();
+  await withServer(async (request) => {
+    if (new URL(request.url).pathname === "/next") return new Response("next");
+    arrived.resolve();
+    await go.promise;
+    return new Response(`got ${await request.text()}`);
+  }, async (port) => {
+    await using client = await RawClient.connect(port);
+    await client.write(
+      "POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n",
+    );
+    await arrived.promise;
+    assert.ok(await client.quietFor(100), "nothing is sent before the handler reads");
+    go.resolve();
+    const interim = await client.response();
+    assert.equal(interim.status, 100);
+    assert.equal(interim.fields.length, 0);
+    await client.write("data");
+    const final = await client.response();
+    assert.equal(final.status, 200);
+    assert.equal(text(final), "got data");
+    assert.equal(field(final, "connection"), undefined);
+    await client.write("GET /next HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert.equal(text(await client.response()), "next");
+  });
+});
+
+Deno.test("connection: a handler that ignores an expected body answers without 100 and closes", async () => {
+  await withServer(
+    () => new Response("no thanks", { status: 403 }),
+    async (port) => {
+      await using client = await RawClient.connect(port);
+      await client.write(
+        "PUT /big HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 1000000\r\n\r\n" +
+          "GET /never HTTP/1.1\r\nHost: a\r\n\r\n",
+      );
+      const final = await client.response();
+      assert.equal(final.status, 403, "the final response, not 100, comes first");
+      assert.equal(text(final), "no thanks");
+      assert.equal(field(final, "connection"), "close");
+      assert.equal((await client.closedByServer()).length, 0);
+    },
+  );
+});
+
+// ---- Chunked bodies ---------------------------------------------------------------------------
+
+Deno.test("connection: chunked request bodies with extensions and trailers are decoded", async () => {
+  await withServer(echo, async (port) => {
+    await using client = await RawClient.connect(port);
+    await client.write(
+      "POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n" +
+        '5;ext\r\nhello\r\n1 ; a=b ; c="d e"\r\n \r\nb\r\nchunked wor\r\n' +
+        "2\r\nld\r\n0;last\r\nExpires: never\r\nX-Sum: 17\r\n\r\n" +
+        "GET /after HTTP/1.1\r\nHost: a\r\n\r\n",
+    );
+    const [upload, after] = await client.responses(2);
+    assert.equal(text(upload), "POST /up [hello chunked world]");
+    assert.equal(text(after), "GET /after []");
+  });
+});
+
+Deno.test("connection: a stream body with delayed chunks is sent chunked, chunk by chunk", async () => {
+  const gate = Promise.withResolvers<void>();
+  await withServer(() => {
+    let step = 0;
+    return new Response(
+      new ReadableStream({
+        async pull(controller) {
+          step++;
+          if (step === 1) controller.enqueue(utf8("first;"));
+          else if (step === 2) {
+            await gate.promise; // the client must have seen the first chunk by now
+            controller.enqueue(utf8("second;"));
+          } else if (step === 3) {
+            await sleep(10);
+            controller.enqueue(utf8("third"));
+          } else controller.close();
+        },
+      }),
+      { headers: { "content-type": "text/plain" } },
+    );
+  }, async (port) => {
+    await using client = await RawClient.connect(port);
+    await client.write("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    await client.until("first;");
+    gate.resolve();
+    const response = await client.response();
+    assert.equal(field(response, "transfer-encoding"), "chunked");
+    assert.equal(field(response, "content-length"), undefined);
+    assert.equal(response.framing, "chunked");
+    assert.equal(text(response), "first;second;third");
+    assert.deepEqual(response.chunks, [6, 7, 5]);
+    await client.write("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+  });
+});
+
+Deno.test("connection: a streamed response to HTTP/1.0 is delimited by closing", async () => {
+  await withServer(() => new Response(delayedStream(["one ", "two ", "three"])), async (port) => {
+    await using client = await RawClient.connect(port);
+    await client.write("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    const response = await client.response();
+    assert.equal(response.framing, "close");
+    assert.equal(field(response, "transfer-encoding"), undefined);
+    assert.equal(field(response, "connection"), "close");
+    assert.equal(text(response), "one two three");
+  });
+});
+
+Deno.test("connection: a streamed body with the handler's Content-Length is sent with it", async () => {
+  await withServer((request) => {
+    const parts = ["abc", "de"];
+    return new Response(delayedStream(parts), {
+      headers: { "content-length": new URL(request.url).pathname === "/short" ? "9" : "5" },
+    });
+  }, async (port) => {
+    await using client = await RawClient.connect(port);
+    await client.write(
+      "GET / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+    );
+    const [one, old] = await client.responses(2);
+    for (const response of [one, old]) {
+      assert.equal(response.framing, "length");
+      assert.equal(field(response, "content-length"), "5");
+      assert.equal(text(response), "abcde");
+    }
+    assert.equal(field(old, "connection"), "keep-alive", "a known length keeps 1.0 alive");
+
+    // A body shorter than it promised: the only honest signal left is closing.
+    await quietErrors(async (logged) => {
+      await using short = await RawClient.connect(port);
+      await short.write("GET /short HTTP/1.1\r\nHost: a\r\n\r\n");
+      await assert.rejects(short.response(), /EOF inside a Content-Length body/);
+      await waitFor(() => logged.length > 0, "the short body to be reported");
+    });
+  });
+});
+
+// ---- Errors on the wire -----------------------------------------------------------------------
+
+interface ErrorCase {
+  name: string;
+  request: string;
+  status: number;
+  options?: Record<string, number>;
+  /** The handler gets the request (the error is found while it reads the body). */
+  handled?: boolean;
+}
+
+const ERRORS: ErrorCase[] = [
+  { name: "a malformed request line", request: "GET /\r\n\r\n", status: 400 },
+  { name: "a space before the colon", request: "GET / HTTP/1.1\r\nHost : a\r\n\r\n", status: 400 },
+  { name: "a missing Host", request: "GET / HTTP/1.1\r\nAccept: */*\r\n\r\n", status: 400 },
+  {
+    name: "Content-Length with Transfer-Encoding",
+    request:
+      "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n" +
+      "0\r\n\r\n",
+    status: 400,
+  },
+  {
+    name: "a malformed chunk size",
+    request: "POST /read HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n",
+    status: 400,
+    handled: true,
+  },
+  {
+    name: "a Content-Length over maxBodyBytes",
+    request: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 101\r\n\r\n",
+    status: 413,
+    options: { maxBodyBytes: 100 },
+  },
+  {
+    name: "a chunked body growing past maxBodyBytes",
+    request: "POST /read HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n" +
+      `40\r\n${"x".repeat(64)}\r\n40\r\n${"y".repeat(64)}\r\n0\r\n\r\n`,
+    status: 413,
+    options: { maxBodyBytes: 100 },
+    handled: true,
+  },
+  {
+    name: "a target over maxTargetBytes",
+    request: `GET /${"a".repeat(300)} HTTP/1.1\r\nHost: a\r\n\r\n`,
+    status: 414,
+    options: { maxTargetBytes: 256 },
+  },
+  {
+    name: "an unknown expectation",
+    request: "GET / HTTP/1.1\r\nHost: a\r\nExpect: the-unexpected\r\n\r\n",
+    status: 417,
+  },
+  {
+    name: "a head over maxHeadBytes",
+    request: `GET / HTTP/1.1\r\nHost: a\r\nX-Big: ${"b".repeat(2000)}\r\n\r\n`,
+    status: 431,
+    options: { maxHeadBytes: 1024 },
+  },
+  {
+    name: "more fields than maxHeaders",
+    request: `GET / HTTP/1.1\r\nHost: a\r\n${"X-Many: 1\r\n".repeat(11)}\r\n`,
+    status: 431,
+    options: { maxHeaders: 10 },
+  },
+  {
+    name: "an unknown transfer coding",
+    request: "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+    status: 501,
+  },
+  {
+    name: "CONNECT",
+    request: "CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n",
+    status: 501,
+  },
+  { name: "HTTP/2.0", request: "GET / HTTP/2.0\r\nHost: a\r\n\r\n", status: 505 },
+];
+
+for (const { name, request, status, options, handled } of ERRORS) {
+  Deno.test(`connection: ${name} → ${status}, connection: close, socket closed`, async () => {
+    let calls = 0;
+    await withServer(async (req) => {
+      calls++;
+      return new Response(new URL(req.url).pathname === "/read" ? await req.text() : "ok");
+    }, async (port) => {
+      await using client = await RawClient.connect(port);
+      // A request pipelined behind the bad one must never be answered.
+      await client.write(request + "GET /after HTTP/1.1\r\nHost: a\r\n\r\n");
+      const response = await client.response();
+      assert.equal(response.status, status, response.head);
+      assert.equal(field(response, "connection"), "close");
+      assert.ok(response.body.length > 0, "the error is explained");
+      assert.equal(fromLatin1(await client.closedByServer()), "", "nothing after the error");
+      assert.equal(calls, handled ? 1 : 0, "whether the handler ran");
+    }, options);
+  });
+}
+
+// ---- Unread bodies ---------------------------------------------------------------------------
+
+Deno.test("connection: an unread body is drained, never framed as a request", async () => {
+  const seen: string[] = [];
+  await withServer(async (request) => {
+    const path = new URL(request.url).pathname;
+    seen.push(path);
+    if (path === "/partial") {
+      // Reads one piece and answers; the server drains the rest.
+      const reader = request.body!.getReader();
+      await reader.read();
+      reader.releaseLock();
+    }
+    return new Response(`saw ${path}`);
+  }, async (port) => {
+    await using client = await RawClient.connect(port);
+    const fake = "GET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n";
+    const hex = fake.length.toString(16);
+    await client.write(
+      `POST /length HTTP/1.1\r\nHost: a\r\nContent-Length: ${fake.length}\r\n\r\n${fake}` +
+        `POST /chunked HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n` +
+        `${hex}\r\n${fake}\r\n${hex}\r\n${fake}\r\n0\r\nX-T: ${"t".repeat(10)}\r\n\r\n` +
+        `POST /partial HTTP/1.1\r\nHost: a\r\nContent-Length: ${fake.length}\r\n\r\n`,
+    );
+    // The rest of /partial's body, a little later, split from its head.
+    const [length, chunked] = await client.responses(2);
+    await client.writeSplit(fake + "GET /last HTTP/1.1\r\nHost: a\r\n\r\n", [3, 20], 5);
+    const [partial, last] = await client.responses(2);
+    assert.deepEqual(
+      [length, chunked, partial, last].map(text),
+      ["saw /length", "saw /chunked", "saw /partial", "saw /last"],
+    );
+    assert.deepEqual(seen, ["/length", "/chunked", "/partial", "/last"]);
+  });
+});
+
+Deno.test("connection: an unread body over maxDrainBytes closes the connection", async () => {
+  await withServer(() => new Response("ignored"), async (port) => {
+    await using known = await RawClient.connect(port);
+    await known.write(
+      "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\n" + "x".repeat(5000),
+    );
+    const response = await known.response();
+    assert.equal(text(response), "ignored");
+    assert.equal(field(response, "connection"), "close", "known too big before answering");
+    assert.equal((await known.closedByServer()).length, 0);
+
+    // A chunked body's size is learnt while draining: the connection closes then.
+    await using chunked = await RawClient.connect(port);
+    const chunk = `400\r\n${"y".repeat(1024)}\r\n`;
+    await chunked.write(
+      "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk.repeat(4) +
+        "0\r\n\r\nGET /never HTTP/1.1\r\nHost: a\r\n\r\n",
+    );
+    assert.equal(text(await chunked.response()), "ignored");
+    assert.equal(fromLatin1(await chunked.closedByServer()), "");
+  }, { maxDrainBytes: 2000 });
+});
+
+Deno.test("connection: a GET with a body is served and the body drained", async () => {
+  await withServer((request) => new Response(`${request.method} ok`), async (port) => {
+    await using client = await RawClient.connect(port);
+    await client.write(
+      'GET /search HTTP/1.1\r\nHost: a\r\nContent-Length: 13\r\n\r\n{"q":"GET /"}' +
+        "GET /next HTTP/1.1\r\nHost: a\r\n\r\n",
+    );
+    const [search, next] = await client.responses(2);
+    assert.equal(search.status, 200);
+    assert.equal(text(search), "GET ok");
+    assert.equal(text(next), "GET ok");
+  });
+});
+
+// ---- Handler failures -------------------------------------------------------------------------
+
+Deno.test("connection: a throwing handler gives 500 and the server goes on", async () => {
+  await quietErrors(async (logged) => {
+    await withServer(async (request) => {
+      const path = new URL(request.url).pathname;
+      if (path === "/sync") throw new Error("sync boom");
+      if (path === "/async") {
+        await sleep(1);
+        throw new Error("async boom");
+      }
+      return new Response("fine");
+    }, async (port) => {
+      await using client = await RawClient.connect(port);
+      await client.write(
+        "GET /sync HTTP/1.1\r\nHost: a\r\n\r\nGET /async HTTP/1.1\r\nHost: a\r\n\r\n" +
+          "GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+      );
+      const [sync, async, fine] = await client.responses(3);
+      assert.equal(sync.status, 500);
+      assert.equal(async.status, 500);
+      assert.equal(field(sync, "connection"), undefined, "the connection survives");
+      assert.equal(text(fine), "fine");
+      await using other = await RawClient.connect(port);
+      await other.write("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+      assert.equal(text(await other.response()), "fine");
+    });
+    const messages = logged.flat().map(String).join("\n");
+    assert.match(messages, /sync boom/);
+    assert.match(messages, /async boom/);
+  });
+});
+
+Deno.test("connection: onError shapes the response to a handler's exception", async () => {
+  const errors: unknown[] = [];
+  await withServer((request) => {
+    throw new Error(`nope at ${new URL(request.url).pathname}`);
+  }, async (port) => {
+    await using client = await RawClient.connect(port);
+    await client.write("GET /x HTTP/1.1\r\nHost: a\r\n\r\n");
+    const response = await client.response();
+    assert.equal(response.status, 502);
+    assert.equal(text(response), "handled: nope at /x (GET http://a/x)");
+    assert.equal(field(response, "x-from"), "onError");
+    assert.equal(errors.length, 1);
+  }, {
+    onError: async (error, request) => {
+      errors.push(error);
+      await sleep(1);
+      return new Response(
+        `handled: ${(error as Error).message} (${request.method} ${request.url})`,
+        {
+          status: 502,
+          headers: { "x-from": "onError" },
+        },
+      );
+    },
+  });
+});
+
+Deno.test("connection: a failing onError still gives 500", async () => {
+  await quietErrors(async (logged) => {
+    await withServer(() => {
+      throw new Error("first");
+    }, async (port) => {
+      await using client = await RawClient.connect(port);
+      await client.write("GET / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n");
+      const [one, two] = await client.responses(2);
+      assert.equal(one.status, 500);
+      assert.equal(two.status, 500);
+    }, {
+      onError: () => {
+        throw new Error("onError broke too");
+      },
+    });
+    assert.match(logged.flat().map(String).join("\n"), /onError broke too/);
+  });
+});
+
+Deno.test("connection: a handler returning something other than a Response gives 500", async () => {
+  await quietErrors(async (logged) => {
+    await withServer((request) => {
+      const path = new URL(request.url).pathname;
+      if (path === "/string") return "not a response" as unknown as Response;
+      if (path === "/undefined") return Promise.resolve(undefined as unknown as Response);
+      return new Response("fine");
+    }, async (port) => {
+      await using client = await RawClient.connect(port);
+      await client.write(
+        "GET /string HTTP/1.1\r\nHost: a\r\n\r\nGET /undefined HTTP/1.1\r\nHost: a\r\n\r\n" +
+          "GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+      );
+      const [string, undef, fine] = await client.responses(3);
+      assert.equal(string.status, 500);
+      assert.equal(undef.status, 500);
+      assert.equal(text(fine), "fine");
+    });
+    assert.match(logged.flat().map(String).join("\n"), /did not return a Response/);
+  });
+});
+
+// ---- What the handler sees --------------------------------------------------------------------
+
+Deno.test("connection: the request's method, URL and headers as the handler sees them", async () => {
+  const seen: Request[] = [];
+  await withServer((request) => {
+    seen.push(request);
+    return new Response("ok");
+  }, async (port, server) => {
+    await using client = await RawClient.connect(port);
+    await client.write(
+      "PATCH /p/a%20b?q=1&q=2 HTTP/1.1\r\nHost: example.com:8080\r\n" +
+        "X-Dup: one\r\nx-dup: two\r\nACCEPT: text/html\r\nX-Empty:\r\nX-Pad: \t padded \t\r\n\r\n" +
+        "GET http://other.example:81/abs?x=y HTTP/1.1\r\nHost: ignored.example\r\n\r\n" +
+        "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n" +
+        "DELETE /v HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+    );
+    const [, , star, old] = await client.responses(4);
+    assert.equal(star.status, 200, "OPTIONS * is answered by the server");
+    assert.match(field(star, "allow") ?? "", /GET/);
+    assert.equal(old.status, 200);
+
+    const [patch, absolute, noHost] = seen;
+    assert.equal(seen.length, 3);
+    assert.equal(patch.method, "PATCH");
+    assert.equal(patch.url, "http://example.com:8080/p/a%20b?q=1&q=2");
+    assert.deepEqual(new URL(patch.url).searchParams.getAll("q"), ["1", "2"]);
+    assert.equal(patch.headers.get("host"), "example.com:8080");
+    assert.equal(patch.headers.get("x-dup"), "one, two");
+    assert.equal(patch.headers.get("accept"), "text/html");
+    assert.equal(patch.headers.get("x-empty"), "");
+    assert.equal(patch.headers.get("x-pad"), "padded");
+    assert.equal(absolute.url, "http://other.example:81/abs?x=y", "absolute-form overrides Host");
+    assert.equal(absolute.headers.get("host"), "ignored.example");
+    assert.equal(noHost.method, "DELETE");
+    assert.equal(noHost.url, `http://127.0.0.1:${server.addr.port}/v`, "no Host: our address");
+  });
+});
+
+Deno.test("connection: info.remoteAddr is the client's address", async () => {
+  let remote: Deno.NetAddr | undefined;
+  await withServer((_request, info) => {
+    remote = info.remoteAddr;
+    return new Response("ok");
+  }, async (port) => {
+    await using client = await RawClient.connect(port);
+    await client.write("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    await client.response();
+    const local = client.conn.localAddr as Deno.NetAddr;
+    assert.equal(remote?.transport, "tcp");
+    assert.equal(remote?.hostname, "127.0.0.1");
+    assert.equal(remote?.port, local.port);
+  });
+});
+
+Deno.test("connection: the handler reads a request body while it is still arriving", async () => {
+  const firstPiece = Promise.withResolvers<string>();
+  await withServer(async (request) => {
+    const reader = request.body!.getReader();
+    const decoder = new TextDecoder();
+    const first = await reader.read();
+    firstPiece.resolve(decoder.decode(first.value));
+    let rest = "";
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      rest += decoder.decode(r.value);
+    }
+    return new Response(`first=${decoder.decode(first.value)} rest=${rest}`);
+  }, async (port) => {
+    await using client = await RawClient.connect(port);
+    await client.write("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nfirst");
+    assert.equal(await firstPiece.promise, "first", "the handler saw data before the end");
+    await client.write("later");
+    assert.equal(text(await client.response()), "first=first rest=later");
+  });
+});
+
+Deno.test("connection: a handler may answer after the first piece of a body, before the rest", async () => {
+  await withServer(async (request) => {
+    if (request.method === "GET") return new Response("next");
+    const reader = request.body!.getReader();
+    const { value } = await reader.read();
+    reader.releaseLock();
+    return new Response(`started with ${new TextDecoder().decode(value)}`);
+  }, async (port) => {
+    await using client = await RawClient.connect(port);
+    await client.write(
+      "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+    );
+    // The answer comes while the body is still open...
+    assert.equal(text(await client.response()), "started with hello");
+    // ...and the rest is drained, so the next request is framed right.
+    await client.write("6\r\n world\r\n0\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert.equal(text(await client.response()), "next");
+  });
+});
+
+// ---- Response fields --------------------------------------------------------------------------
+
+Deno.test("connection: responses carry Date and Server; the handler's own win", async () => {
+  const handler: Handler = (request) => {
+    if (new URL(request.url).pathname === "/own") {
+      return new Response("own", {
+        headers: { date: "Thu, 01 Jan 2015 00:00:00 GMT", server: "mine" },
+      });
+    }
+    const headers = new Headers();
+    headers.append("set-cookie", "a=1");
+    headers.append("set-cookie", "b=2");
+    return new Response("default", { headers });
+  };
+  await withServer(handler, async (port) => {
+    await using client = await RawClient.connect(port);
+    await client.write("GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /own HTTP/1.1\r\nHost: a\r\n\r\n");
+    const [plain, own] = await client.responses(2);
+    const date = field(plain, "date")!;
+    assert.match(
+      date,
+      /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT$/,
+    );
+    assert.ok(Math.abs(Date.parse(date) - Date.now()) < 5_000, "the date is now");
+    assert.equal(field(plain, "server"), "tcp-http");
+    assert.deepEqual(
+      plain.fields.filter(([name]) => name === "set-cookie").map(([, v]) => v),
+      ["a=1", "b=2"],
+      "Set-Cookie is never joined",
+    );
+    assert.equal(field(own, "date"), "Thu, 01 Jan 2015 00:00:00 GMT");
+    assert.equal(field(own, "server"), "mine");
+  });
+  for (const [serverName, expected] of [["custom/1", "custom/1"], [null, undefined]] as const) {
+    await withServer(handler, async (port) => {
+      await using client = await RawClient.connect(port);
+      await client.write("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+      assert.equal(field(await client.response(), "server"), expected);
+    }, { serverName });
+  }
+});
+
+Deno.test("connection: the handler's Connection: close is honoured", async () => {
+  await withServer((request) => {
+    const body = new URL(request.url).pathname === "/stream" ? delayedStream(["streamed"]) : "bye";
+    return new Response(body, { headers: { connection: "close" } });
+  }, async (port) => {
+    for (const path of ["/", "/stream"]) {
+      await using client = await RawClient.connect(port);
+      await client.write(
+        `GET ${path} HTTP/1.1\r\nHost: a\r\n\r\nGET /never HTTP/1.1\r\nHost: a\r\n\r\n`,
+      );
+      const response = await client.response();
+      assert.equal(field(response, "connection"), "close", path);
+      assert.equal(text(response), path === "/" ? "bye" : "streamed");
+      assert.equal(fromLatin1(await client.closedByServer()), "", `${path}: nothing more`);
+    }
+  });
+});
+
+Deno.test("connection: an endless stream is cancelled when the client goes away", async () => {
+  const cancelled = Promise.withResolvers<unknown>();
+  await withServer(() => {
+    let timer: ReturnType<typeof setInterval> | undefined;
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        timer = setInterval(() => controller.enqueue(utf8("data: tick\n\n")), 5);
+      },
+      cancel(reason) {
+        clearInterval(timer);
+        cancelled.resolve(reason);
+      },
+    });
+    return new Response(body, { headers: { "content-type": "text/event-stream" } });
+  }, async (port, server) => {
+    const client = await RawClient.connect(port);
+    await client.write("GET /events HTTP/1.1\r\nHost: a\r\n\r\n");
+    await client.until("data: tick\n\n");
+    assert.match(fromLatin1(client.buffered), /transfer-encoding: chunked/);
+    await client.close();
+    await cancelled.promise;
+    await waitFor(() => server.connections === 0, "the connection to be closed");
+  });
+});
