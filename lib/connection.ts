@@ -211,7 +211,9 @@ export class Connection {
   /** Graceful shutdown: close now if idle, otherwise after the response in progress. */
   closeGracefully(): void {
     this.#closing = true;
-    if (this.#idle) this.abort();
+    // Idle with a write in flight: the write's end closes it (see #send), not this, or the
+    // client would lose the tail of a response it was promised.
+    if (this.#idle && this.#writing === null) this.abort();
   }
 
   /** Close the socket now; pending reads and writes fail and the loop ends. */
@@ -331,6 +333,9 @@ export class Connection {
       if (!partial && this.#closing) return null;
       // Send queued responses while waiting: the client may be waiting for them.
       await this.#send();
+      // Shutdown may have begun while a write held us here, unseen as idle: stop now, or we
+      // would wait for a request until the idle timeout or the grace period.
+      if (!partial && this.#closing) return null;
       if (partial && headDeadline === 0) headDeadline = Date.now() + t.headerTimeout;
       this.#readDeadline = partial ? headDeadline : Date.now() + t.idleTimeout;
       this.#idle = !partial;
@@ -616,6 +621,8 @@ export class Connection {
     this.#writing = this.#writeAll(data).then(
       () => {
         this.#writing = null;
+        // Shutdown came while idle with this write in flight: it is out, so close now.
+        if (this.#closing && this.#idle && this.#outLen === 0) this.abort();
       },
       () => {
         // The loop learns of it from its next read or write on the closed socket.

@@ -5,7 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import type { Handler } from "../lib/mod.ts";
+import { Connection } from "../lib/connection.ts";
+import { DEFAULT_LIMITS, DEFAULT_TIMEOUTS, type Handler } from "../lib/mod.ts";
 import {
   field,
   fromLatin1,
@@ -16,6 +17,7 @@ import {
   text,
   utf8,
   waitFor,
+  within,
   withServer,
 } from "./_raw.ts";
 
@@ -814,4 +816,130 @@ Deno.test("connection: an endless stream is cancelled when the client goes away"
     await cancelled.promise;
     await waitFor(() => server.connections === 0, "the connection to be closed");
   });
+});
+
+// ---- With a scripted socket -------------------------------------------------------------------
+// Races between graceful shutdown and a write still in flight need a write that finishes when
+// the test says so; a fake Deno.Conn gives that, deterministically.
+
+/** A Deno.Conn stand-in: the test pushes request bytes and decides when writes complete. */
+class ScriptedConn {
+  readonly localAddr: Deno.NetAddr = { transport: "tcp", hostname: "127.0.0.1", port: 8000 };
+  readonly remoteAddr: Deno.NetAddr = { transport: "tcp", hostname: "127.0.0.1", port: 40000 };
+  closed = false;
+  /** While true, writes wait for {@link release}. */
+  holding = false;
+  #inbound: Uint8Array[] = [];
+  #wake: (() => void) | null = null;
+  #written: Uint8Array[] = [];
+  #held: { go: () => void; fail: () => void }[] = [];
+
+  push(data: string): void {
+    this.#inbound.push(utf8(data));
+    this.#wake?.();
+  }
+
+  async read(buf: Uint8Array): Promise<number | null> {
+    while (this.#inbound.length === 0) {
+      if (this.closed) throw new Deno.errors.BadResource("closed");
+      await new Promise<void>((resolve) => this.#wake = resolve);
+    }
+    if (this.closed) throw new Deno.errors.BadResource("closed");
+    const first = this.#inbound[0];
+    const n = Math.min(buf.length, first.length);
+    buf.set(first.subarray(0, n));
+    if (n === first.length) this.#inbound.shift();
+    else this.#inbound[0] = first.subarray(n);
+    return n;
+  }
+
+  write(data: Uint8Array): Promise<number> {
+    if (this.closed) return Promise.reject(new Deno.errors.BadResource("closed"));
+    const copy = data.slice();
+    if (!this.holding) {
+      this.#written.push(copy);
+      return Promise.resolve(copy.length);
+    }
+    return new Promise((resolve, reject) => {
+      this.#held.push({
+        go: () => {
+          this.#written.push(copy);
+          resolve(copy.length);
+        },
+        fail: () => reject(new Deno.errors.BadResource("closed")),
+      });
+    });
+  }
+
+  /** Lets held writes (and later ones) complete. */
+  release(): void {
+    this.holding = false;
+    for (const write of this.#held.splice(0)) write.go();
+  }
+
+  close(): void {
+    if (this.closed) throw new Deno.errors.BadResource("closed");
+    this.closed = true;
+    for (const write of this.#held.splice(0)) write.fail();
+    this.#wake?.();
+  }
+
+  closeWrite(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Everything written, as text. */
+  get written(): string {
+    return this.#written.map((bytes) => fromLatin1(bytes)).join("");
+  }
+}
+
+function scripted(handler: Handler): { conn: ScriptedConn; connection: Connection } {
+  const conn = new ScriptedConn();
+  const connection = new Connection(conn as unknown as Deno.Conn, {
+    handler,
+    limits: { ...DEFAULT_LIMITS },
+    timeouts: { ...DEFAULT_TIMEOUTS },
+    scheme: "http",
+    serverName: null,
+    maxDrainBytes: 1024,
+    onError: () => new Response("error", { status: 500 }),
+    onInternalError: (error) => {
+      throw error;
+    },
+  });
+  return { conn, connection };
+}
+
+const GET = (path: string) => `GET ${path} HTTP/1.1\r\nHost: a\r\n\r\n`;
+const answered = (written: string) => [...written.matchAll(/HTTP\/1\.1 200 OK/g)].length;
+
+Deno.test("connection: shutdown while idle but still writing waits for the write", async () => {
+  const { conn, connection } = scripted(() => new Response("first answer"));
+  conn.holding = true;
+  const served = connection.serve();
+  conn.push(GET("/1"));
+  await sleep(10); // answered; its write is in flight and the loop waits for a request
+  connection.closeGracefully();
+  await sleep(10);
+  assert.equal(conn.closed, false, "not closed under the write in flight");
+  conn.release();
+  await within(served, "the connection to close after its write");
+  assert.ok(conn.closed);
+  assert.match(conn.written, /\r\n\r\nfirst answer$/);
+});
+
+Deno.test("connection: shutdown while waiting for a write before reading closes after it", async () => {
+  const { conn, connection } = scripted(() => new Response("answer"));
+  conn.holding = true;
+  const served = connection.serve();
+  conn.push(GET("/1"));
+  await sleep(10); // the first answer's write is in flight
+  conn.push(GET("/2"));
+  await sleep(10); // the second answer waits for that write to finish
+  connection.closeGracefully();
+  conn.release();
+  await within(served, "the connection to close once both answers are out", 500);
+  assert.ok(conn.closed);
+  assert.equal(answered(conn.written), 2);
 });
