@@ -83,6 +83,10 @@ function panel(title: string, rows: LoadRow[], top: number): string {
       return;
     }
     const width = Math.max(1, Math.round(row.wrk.requestsPerSecond / best * BAR_MAX));
+    // Files are about bandwidth too.
+    const bandwidth = SHAPES[row.shape].file
+      ? ` · ${fmt.significant(row.wrk.bytesPerSecond / 1e6)} MB/s`
+      : "";
     const ratio = row.ratio === undefined ? "" : ` · ${fmt.ratio(row.ratio)}`;
     out.push(
       `<rect x="${BAR_X}" y="${y}" width="${width}" height="${BAR_HEIGHT}" rx="2" ` +
@@ -90,7 +94,7 @@ function panel(title: string, rows: LoadRow[], top: number): string {
       text(
         BAR_X + width + 6,
         middle,
-        `${fmt.count(row.wrk.requestsPerSecond)} req/s${ratio}`,
+        `${fmt.count(row.wrk.requestsPerSecond)} req/s${bandwidth}${ratio}`,
         "value",
       ),
     );

@@ -387,9 +387,24 @@ async function writeOutputs(results: RunResults, all: boolean): Promise<void> {
     written.push(new URL("RESULTS.md", BENCH), new URL("chart.svg", BENCH));
     await Deno.writeTextFile(written[1], renderMarkdown(results));
     await Deno.writeTextFile(written[2], renderChart(results));
+    await denoFmt(written[1], written[2]);
   }
   const root = ROOT.pathname;
   console.log(`wrote ${written.map((url) => url.pathname.replace(root, "")).join(", ")}`);
+}
+
+/** Formats written files the way `deno fmt --check` wants them (e.g. aligned table columns). */
+async function denoFmt(...files: URL[]): Promise<void> {
+  const fmt = new Deno.Command(Deno.execPath(), {
+    args: ["fmt", "--quiet", ...files.map((file) => file.pathname)],
+    cwd: ROOT.pathname,
+    stdout: "null",
+    stderr: "piped",
+  });
+  const { success, stderr } = await fmt.output();
+  if (!success) {
+    console.error(`deno fmt failed:\n${new TextDecoder().decode(stderr)}`);
+  }
 }
 
 function progress(spec: ServerSpec, what: string, said: string): void {

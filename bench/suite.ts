@@ -68,7 +68,8 @@ export interface MemoryShape {
 
 export type Shape = LoadShape | MemoryShape;
 
-export const SHAPES: Record<ShapeName, Shape> = {
+/** Every shape by name; `memory` is the only one not driven by wrk. */
+export const SHAPES: { [Name in ShapeName]: Name extends "memory" ? MemoryShape : LoadShape } = {
   keepalive: { kind: "load", name: "keepalive", title: "keep-alive", mode: "hello", path: "/" },
   pipeline: {
     kind: "load",
