@@ -121,6 +121,21 @@ function isConnectionGone(error: unknown): boolean {
     error instanceof PeerClosed;
 }
 
+/** A response body failed before any of the response was sent. */
+class UnsentBody extends Error {
+  constructor(cause: unknown) {
+    super("the response body failed before it was sent", { cause });
+    this.name = "UnsentBody";
+  }
+}
+
+function internalError(): Response {
+  return new Response("Internal Server Error\n", {
+    status: 500,
+    headers: { "content-type": "text/plain; charset=utf-8" },
+  });
+}
+
 /** The peer closed its side in the middle of a message. */
 class PeerClosed extends Error {
   constructor(what: string) {
@@ -393,7 +408,17 @@ export class Connection {
     if (body?.error) keepAlive = false;
     if (this.#closing) keepAlive = false;
 
-    const sent = await this.#writeResponse(head, response, keepAlive);
+    let sent: { keepAlive: boolean; bytes: number };
+    try {
+      sent = await this.#writeResponse(head, response, keepAlive);
+    } catch (error) {
+      if (!(error instanceof UnsentBody)) throw error;
+      // Nothing of this response was sent, so the client can still get an honest 500 rather
+      // than a bare close (RFC 9110 §15.6.1).
+      this.#cfg.onInternalError(error.cause);
+      response = internalError();
+      sent = await this.#writeResponse(head, response, keepAlive);
+    }
     keepAlive = sent.keepAlive;
     if (body !== null) {
       if (keepAlive && !body.done) keepAlive = await this.#drainBody(body);
@@ -450,10 +475,7 @@ export class Connection {
       throw new TypeError("onError did not return a Response");
     } catch (inner) {
       this.#cfg.onInternalError(inner);
-      return new Response("Internal Server Error\n", {
-        status: 500,
-        headers: { "content-type": "text/plain; charset=utf-8" },
-      });
+      return internalError();
     }
   }
 
@@ -726,22 +748,28 @@ export class Connection {
       if (bytes !== null && bytes.length > 0) chunks.push(bytes);
       total = bytes?.length ?? 0;
     } else if (response.body !== null) {
-      reader = response.body.getReader();
-      done = false;
-      let turns = 4;
-      while (total <= OUT_HIGH_WATER) {
-        next = reader.read();
-        const result = await soon(next, turns);
-        if (result === PENDING) break;
-        next = null;
-        if (result.done) {
-          done = true;
-          break;
+      try {
+        // Throws if the handler already read or locked the body.
+        reader = response.body.getReader();
+        done = false;
+        let turns = 4;
+        while (total <= OUT_HIGH_WATER) {
+          next = reader.read();
+          const result = await soon(next, turns);
+          if (result === PENDING) break;
+          next = null;
+          if (result.done) {
+            done = true;
+            break;
+          }
+          const chunk = toBytes(result.value);
+          chunks.push(chunk);
+          total += chunk.length;
+          turns = 2;
         }
-        const chunk = toBytes(result.value);
-        chunks.push(chunk);
-        total += chunk.length;
-        turns = 2;
+      } catch (error) {
+        await reader?.cancel(error).catch(() => {});
+        throw new UnsentBody(error);
       }
     }
 

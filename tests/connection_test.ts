@@ -47,6 +47,8 @@ function delayedStream(
   });
 }
 
+const GET = (path: string) => `GET ${path} HTTP/1.1\r\nHost: a\r\n\r\n`;
+
 function assertNoBody(response: RawResponse, what: string): void {
   assert.equal(response.framing, "none", what);
   assert.equal(field(response, "transfer-encoding"), undefined, `${what}: transfer-encoding`);
@@ -638,6 +640,52 @@ Deno.test("connection: a handler returning something other than a Response gives
   });
 });
 
+Deno.test("connection: a response body failing before it is sent gives 500; after, a close", async () => {
+  await quietErrors(async (logged) => {
+    await withServer(async (request) => {
+      const path = new URL(request.url).pathname;
+      if (path === "/used") {
+        const response = new Response("read by the handler");
+        await response.text();
+        return response;
+      }
+      if (path === "/early") {
+        return new Response(new ReadableStream({ pull: (c) => c.error(new Error("early")) }));
+      }
+      if (path === "/not-bytes") {
+        return new Response(
+          new ReadableStream({ pull: (c) => c.enqueue(42 as unknown as Uint8Array) }),
+        );
+      }
+      if (path === "/late") {
+        return new Response(
+          new ReadableStream({
+            async pull(c) {
+              await sleep(10);
+              c.error(new Error("late"));
+            },
+          }),
+        );
+      }
+      return new Response("fine");
+    }, async (port) => {
+      await using client = await RawClient.connect(port);
+      await client.write(
+        GET("/used") + GET("/early") + GET("/not-bytes") + GET("/") + GET("/late") + GET("/"),
+      );
+      const failed = await client.responses(3);
+      assert.deepEqual(failed.map((r) => r.status), [500, 500, 500]);
+      assert.equal(text(await client.response()), "fine", "the connection goes on");
+      // Once the head is out, closing mid-body is the only signal left.
+      await assert.rejects(client.response(), /EOF inside a chunk-size line/);
+    });
+    const messages = logged.flat().map(String).join("\n");
+    for (const cause of ["locked", "early", "must be a Uint8Array", "late"]) {
+      assert.match(messages, new RegExp(cause));
+    }
+  });
+});
+
 // ---- What the handler sees --------------------------------------------------------------------
 
 Deno.test("connection: the request's method, URL and headers as the handler sees them", async () => {
@@ -911,7 +959,6 @@ function scripted(handler: Handler): { conn: ScriptedConn; connection: Connectio
   return { conn, connection };
 }
 
-const GET = (path: string) => `GET ${path} HTTP/1.1\r\nHost: a\r\n\r\n`;
 const answered = (written: string) => [...written.matchAll(/HTTP\/1\.1 200 OK/g)].length;
 
 Deno.test("connection: shutdown while idle but still writing waits for the write", async () => {
