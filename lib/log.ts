@@ -175,6 +175,14 @@ export function formatEntry(
 const BATCH_BYTES = 16 * 1024;
 /** Waiting bytes past which lines are dropped: a stalled stdout must not grow memory forever. */
 const MAX_PENDING_BYTES = 4 * 1024 * 1024;
+/**
+ * `--workers` isolates share one stdout. A pipe (journald, Docker) keeps writes of up to
+ * PIPE_BUF bytes whole, but may interleave longer ones byte by byte with another writer's: in a
+ * worker, batches go out in pieces of at most PIPE_BUF that end at a line end.
+ */
+const IN_WORKER = "WorkerGlobalScope" in globalThis;
+const PIPE_BUF = 4096;
+const NEWLINE = 0x0a;
 let pending: string[] = [];
 let pendingBytes = 0;
 let timer: ReturnType<typeof setTimeout> | undefined;
@@ -201,13 +209,27 @@ function startWriting(): void {
   if (inFlight === null && pending.length > 0) inFlight = writeLoop();
 }
 
+async function writeAll(bytes: Uint8Array): Promise<void> {
+  for (let n = 0; n < bytes.length;) n += await Deno.stdout.write(bytes.subarray(n));
+}
+
 async function writeLoop(): Promise<void> {
   try {
     while (pending.length > 0) {
       const bytes = encoder.encode(pending.join("\n") + "\n");
       pending = [];
       pendingBytes = 0;
-      for (let n = 0; n < bytes.length;) n += await Deno.stdout.write(bytes.subarray(n));
+      if (!IN_WORKER) await writeAll(bytes);
+      else {
+        for (let start = 0, end; start < bytes.length; start = end) {
+          end = start + PIPE_BUF >= bytes.length
+            ? bytes.length
+            : bytes.lastIndexOf(NEWLINE, start + PIPE_BUF - 1) + 1;
+          // A single line longer than PIPE_BUF cannot be atomic: write it whole at least.
+          if (end <= start) end = bytes.indexOf(NEWLINE, start) + 1 || bytes.length;
+          await writeAll(bytes.subarray(start, end));
+        }
+      }
       if (dropped > 0) {
         console.error(`tcp-http: ${dropped} access log lines dropped: stdout was not keeping up`);
         dropped = 0;

@@ -356,3 +356,49 @@ Deno.test("log: hostile bytes over a real socket stay inside their quotes", asyn
   assert.equal(fields[8], '\\"-\\" \\"forged');
   assert.equal(fields[9], 'ev\\"il\\\\ \\xe9\\xff');
 });
+
+Deno.test("log: in a --workers isolate, stdout writes stay within PIPE_BUF and end at a line end", async () => {
+  // The worker stubs its own stdout, logs lines of many lengths, and reports its writes.
+  const source = `
+    import { createAccessLogger, flush } from ${
+    JSON.stringify(import.meta.resolve("../lib/log.ts"))
+  };
+    const writes = [];
+    Deno.stdout.write = async (bytes) => { writes.push(new TextDecoder().decode(bytes)); return bytes.length; };
+    const log = createAccessLogger({ format: "json" });
+    for (let i = 0; i < 500; i++) {
+      log({ request: null, method: "GET", target: "/" + "x".repeat(i * 7 % 300), minorVersion: 1,
+        status: 200, bytes: i, remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 1 },
+        duration: 1 });
+    }
+    log({ request: null, method: "GET", target: "/" + "y".repeat(6000), minorVersion: 1,
+      status: 200, bytes: 0, remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 1 },
+      duration: 1 });
+    await flush();
+    self.postMessage(writes);
+  `;
+  const url = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
+  const worker = new Worker(url, { type: "module" });
+  try {
+    const writes = await new Promise<string[]>((resolve, reject) => {
+      worker.onmessage = (event) => resolve(event.data);
+      worker.onerror = (event) => {
+        event.preventDefault();
+        reject(new Error(event.message));
+      };
+    });
+    const lines = writes.join("").split("\n");
+    assert.equal(lines.pop(), "");
+    assert.equal(lines.length, 501);
+    lines.forEach((line, i) => assert.equal(JSON.parse(line).bytes, i === 500 ? 0 : i));
+    for (const write of writes) {
+      assert.ok(write.endsWith("\n"), "every write ends at a line end");
+      const size = new TextEncoder().encode(write).length;
+      assert.ok(size <= 4096 || write.split("\n").length === 2, `${size} bytes in one write`);
+    }
+    assert.ok(writes.length > 20, `${writes.length} writes`);
+  } finally {
+    worker.terminate();
+    URL.revokeObjectURL(url);
+  }
+});
