@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { Connection } from "../lib/connection.ts";
+import { Connection, type ExchangeRecord } from "../lib/connection.ts";
 import { DEFAULT_LIMITS, DEFAULT_TIMEOUTS, type Handler } from "../lib/mod.ts";
 import {
   field,
@@ -106,6 +106,19 @@ Deno.test("connection: HTTP/1.0 with Connection: keep-alive stays open", async (
   });
 });
 
+Deno.test("connection: an HTTP/1.1 request with Connection: close ends the connection", async () => {
+  await withServer(echo, async (port) => {
+    await using client = await RawClient.connect(port);
+    await client.write(
+      "GET /last HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n" + GET("/never"),
+    );
+    const response = await client.response();
+    assert.equal(text(response), "GET /last []");
+    assert.equal(field(response, "connection"), "close");
+    assert.equal(fromLatin1(await client.closedByServer()), "");
+  });
+});
+
 Deno.test("connection: a client's half-close still gets every pipelined response", async () => {
   await withServer(echo, async (port) => {
     await using client = await RawClient.connect(port);
@@ -168,6 +181,34 @@ Deno.test("connection: pipelined requests sent a byte at a time", async () => {
     await using client = await RawClient.connect(port);
     await client.writeSlowly(PIPELINE, 1, 0);
     assert.deepEqual((await client.responses(4)).map(text), PIPELINE_ANSWERS);
+  });
+});
+
+Deno.test("connection: a long pipelined batch is answered in order", async () => {
+  await withServer((request) => {
+    const n = Number(new URL(request.url).pathname.slice(1));
+    return new Response(`${n}:${"x".repeat(n * 37)}`);
+  }, async (port) => {
+    await using client = await RawClient.connect(port);
+    const count = 200; // about 740 KB of answers: many writes
+    await client.write(Array.from({ length: count }, (_, i) => GET(`/${i}`)).join(""));
+    for (let i = 0; i < count; i++) {
+      assert.equal(text(await client.response()), `${i}:${"x".repeat(i * 37)}`);
+    }
+  });
+});
+
+Deno.test("connection: a slow handler does not hold back the answers before it", async () => {
+  const gate = Promise.withResolvers<void>();
+  await withServer(async (request) => {
+    if (new URL(request.url).pathname === "/slow") await gate.promise;
+    return new Response(new URL(request.url).pathname);
+  }, async (port) => {
+    await using client = await RawClient.connect(port);
+    await client.write(GET("/fast") + GET("/slow") + GET("/after"));
+    assert.equal(text(await client.response()), "/fast", "sent while /slow is still running");
+    gate.resolve();
+    assert.deepEqual((await client.responses(2)).map(text), ["/slow", "/after"]);
   });
 });
 
@@ -821,6 +862,66 @@ Deno.test("connection: responses carry Date and Server; the handler's own win", 
       assert.equal(field(await client.response(), "server"), expected);
     }, { serverName });
   }
+});
+
+Deno.test("connection: framing fields set by the handler are replaced by the real ones", async () => {
+  await withServer(
+    () =>
+      new Response("five!", {
+        headers: {
+          "content-length": "999",
+          "transfer-encoding": "chunked",
+          "keep-alive": "timeout=99",
+          upgrade: "h2c",
+        },
+      }),
+    async (port) => {
+      await using client = await RawClient.connect(port);
+      await client.write(GET("/") + GET("/"));
+      for (const response of await client.responses(2)) {
+        assert.equal(field(response, "content-length"), "5");
+        assert.equal(text(response), "five!");
+        for (const name of ["transfer-encoding", "keep-alive", "upgrade"]) {
+          assert.equal(field(response, name), undefined, name);
+        }
+      }
+    },
+  );
+});
+
+Deno.test("connection: onExchange hears of every answered request", async () => {
+  const records: ExchangeRecord[] = [];
+  await withServer(async (request) => {
+    if (request.body) await request.text();
+    return new Response(new URL(request.url).pathname === "/404" ? "missing" : "ok", {
+      status: new URL(request.url).pathname === "/404" ? 404 : 200,
+    });
+  }, async (port) => {
+    await using client = await RawClient.connect(port);
+    await client.write(
+      "POST /up?x=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc" + GET("/404") +
+        "HEAD / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n" +
+        "CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n",
+    );
+    await client.responses(4, [false, false, true, false]);
+    await client.closedByServer();
+    const local = client.conn.localAddr as Deno.NetAddr;
+    assert.deepEqual(
+      records.map((r) => [r.method, r.target, r.minorVersion, r.status, r.bytes]),
+      [
+        ["POST", "/up?x=1", 1, 200, 2],
+        ["GET", "/404", 1, 404, 7],
+        ["HEAD", "/", 0, 200, 0],
+        ["CONNECT", "a.example:443", 1, 501, "CONNECT is not supported\n".length],
+      ],
+    );
+    assert.equal(records[0].request?.url, "http://a/up?x=1");
+    assert.equal(records[3].request, null, "CONNECT never reaches the handler");
+    for (const record of records) {
+      assert.equal(record.remoteAddr.port, local.port);
+      assert.ok(record.duration >= 0);
+    }
+  }, { onExchange: (record) => records.push(record) });
 });
 
 Deno.test("connection: the handler's Connection: close is honoured", async () => {
