@@ -36,7 +36,9 @@ export interface ServeDirOptions {
 /** Options for {@link serveFile}. */
 export type ServeFileOptions = Pick<ServeDirOptions, "compress" | "cacheControl">;
 
-const CHUNK = 64 * 1024;
+// 256 KiB per read: 64 KiB reads cost a third of the 1 MiB file throughput in per-op overhead
+// (bench: ~500 → ~750 MB/s); a client that stops reading still holds at most one chunk.
+const CHUNK = 256 * 1024;
 const SMALL_FILE = 64 * 1024;
 const CACHE_BYTES = 16 * 1024 * 1024;
 const COMPRESS_MIN = 1024;

@@ -365,8 +365,8 @@ Deno.test("static: big files stream in bounded chunks and cancelling closes the 
     total += value!.length;
     largest = Math.max(largest, value!.length);
   }
-  assert.ok(largest <= 64 * 1024, "chunks are bounded");
-  assert.deepEqual(total, 5 * 64 * 1024);
+  assert.ok(largest <= 256 * 1024, "chunks are bounded");
+  assert.deepEqual(total, 5 * 256 * 1024);
   // The resource sanitizer fails this test if the file stays open.
   await reader.cancel();
   const whole = await fetchDir("/big.bin");
