@@ -42,7 +42,10 @@ export async function main(args: string[]): Promise<number> {
     });
     onShutdownSignal(() => server.shutdown());
     await server.finished;
-    await flushLog();
+    // Buffered access-log lines go out, unless stdout itself is stuck.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([flushLog(), new Promise((resolve) => timer = setTimeout(resolve, 2000))]);
+    clearTimeout(timer);
     return 0;
   } catch (error) {
     return fail(error, 1);
