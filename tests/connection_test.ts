@@ -368,6 +368,31 @@ Deno.test("connection: a stream body with delayed chunks is sent chunked, chunk 
   });
 });
 
+Deno.test("connection: streamed chunks that are empty, strings or large are framed right", async () => {
+  const big = "L".repeat(100 * 1024);
+  await withServer(() => {
+    const parts: unknown[] = [utf8("a"), new Uint8Array(0), "string", utf8(big), new Uint8Array(0)];
+    return new Response(
+      new ReadableStream({
+        async pull(controller) {
+          await sleep(2);
+          if (parts.length > 0) controller.enqueue(parts.shift() as Uint8Array);
+          else controller.close();
+        },
+      }),
+    );
+  }, async (port) => {
+    await using client = await RawClient.connect(port);
+    await client.write(GET("/") + GET("/"));
+    for (const response of await client.responses(2)) {
+      assert.equal(response.framing, "chunked");
+      // An empty chunk would have ended the body early: none was sent.
+      assert.deepEqual(response.chunks, [1, 6, big.length]);
+      assert.equal(text(response), `astring${big}`);
+    }
+  });
+});
+
 Deno.test("connection: a streamed response to HTTP/1.0 is delimited by closing", async () => {
   await withServer(() => new Response(delayedStream(["one ", "two ", "three"])), async (port) => {
     await using client = await RawClient.connect(port);
