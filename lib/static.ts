@@ -1,48 +1,88 @@
 /**
  * Static files as `Response`s, usable inside any handler: `serveDir` maps a URL path into a
  * directory safely, `serveFile` answers for one file with conditional requests (RFC 9110 §13),
- * ranges (§14), precompressed siblings and on-the-fly gzip, streaming big files in bounded
- * memory.
+ * ranges (§14), precompressed siblings and on-the-fly compression, streaming big files in
+ * bounded memory.
  *
  * @module
  */
 
 import { contentType, isCompressible } from "./mime.ts";
+import {
+  acceptedCodings,
+  BROTLI_STREAMS,
+  type Coding,
+  compressBytes,
+  compressStream,
+  refusesIdentity,
+} from "./compress.ts";
 
 /** Options for {@link serveDir}. */
 export interface ServeDirOptions {
   /** The directory to serve. */
   fsRoot: string;
-  /** A URL path prefix to strip before mapping into `fsRoot` (e.g. "static"). @default {""} */
+  /**
+   * A URL path prefix to strip before mapping into `fsRoot` (e.g. "static" serves
+   * `/static/app.js` from `fsRoot/app.js`); other paths get 404.
+   * @default {""}
+   */
   urlRoot?: string;
-  /** Answer directories without index.html with an HTML listing. @default {true} */
+  /** Answer directories without index.html with an HTML listing (404 when off). @default {true} */
   listing?: boolean;
-  /** Serve files and directories whose name starts with a dot. @default {false} */
+  /** Serve files and directories whose name starts with a dot (404 when off). @default {false} */
   dotfiles?: boolean;
-  /** Follow symlinks that resolve outside `fsRoot`. @default {false} */
+  /** Follow symlinks that resolve outside `fsRoot` (404 when off). @default {false} */
   followSymlinks?: boolean;
-  /** Unknown paths that accept HTML get `/index.html` with status 200. @default {false} */
+  /**
+   * Single-page apps: a path that does not exist, requested by something that accepts
+   * `text/html` (a browser navigation, not a script or image), gets `/index.html` with 200.
+   * @default {false}
+   */
   spa?: boolean;
-  /** Allow cross-origin requests and answer preflights. @default {false} */
+  /**
+   * `Access-Control-Allow-Origin: *` on every response, and preflights answered with 204.
+   * @default {false}
+   */
   cors?: boolean;
-  /** Headers added to every response. @default {[]} */
+  /** Headers added to every response, replacing any of the same name. @default {[]} */
   headers?: [string, string][];
-  /** `Cache-Control` for files; none means revalidation by ETag. @default {undefined} */
+  /**
+   * `Cache-Control` for files. None by default: caches revalidate with the ETag, and a changed
+   * file is never served stale.
+   * @default {undefined}
+   */
   cacheControl?: string;
-  /** Precompressed siblings and on-the-fly gzip. @default {true} */
+  /**
+   * Content codings: precompressed `x.br`/`x.gz` siblings and on-the-fly gzip (brotli too, for
+   * small files) of compressible types over 1 KiB.
+   * @default {true}
+   */
   compress?: boolean;
+  /** A strong `ETag` from size, mtime and inode (`Last-Modified` is always sent). @default {true} */
+  etag?: boolean;
 }
 
 /** Options for {@link serveFile}. */
-export type ServeFileOptions = Pick<ServeDirOptions, "compress" | "cacheControl">;
+export type ServeFileOptions = Pick<
+  ServeDirOptions,
+  "compress" | "etag" | "cacheControl" | "headers"
+>;
 
-// 256 KiB per read: 64 KiB reads cost a third of the 1 MiB file throughput in per-op overhead
-// (bench: ~500 → ~750 MB/s); a client that stops reading still holds at most one chunk.
+/**
+ * Bytes read per chunk when streaming a file. 64 KiB reads cost a third of the 1 MiB file
+ * throughput in per-op overhead (bench: ~500 → ~750 MB/s); a client that stops reading still
+ * holds at most one chunk.
+ */
 const CHUNK = 256 * 1024;
+/** Files up to this size are read whole and cached. */
 const SMALL_FILE = 64 * 1024;
+/** The cache's budget, compressed variants included. */
 const CACHE_BYTES = 16 * 1024 * 1024;
+/** Smaller responses are not worth compressing: the gain is smaller than a packet. */
 const COMPRESS_MIN = 1024;
+/** More ranges than this in one request and the whole file is sent instead (§14.2 allows it). */
 const MAX_RANGES = 16;
+const ALLOW = "GET, HEAD, OPTIONS";
 const encoder = new TextEncoder();
 
 function textResponse(status: number, text: string, headers: HeadersInit = {}): Response {
@@ -52,7 +92,9 @@ function textResponse(status: number, text: string, headers: HeadersInit = {}): 
   return new Response(`${text}\n`, { status, headers: h });
 }
 
-/** Why a path cannot be served; mapped to 400 or 404 in one place. */
+const notFound = () => textResponse(404, "404 Not Found");
+
+/** Why a request path cannot be served; mapped to 400 or 404 in one place. */
 class Refused extends Error {
   constructor(readonly status: 400 | 404, message: string) {
     super(message);
@@ -61,13 +103,22 @@ class Refused extends Error {
 
 /**
  * Serves `request` from the directory `options.fsRoot`. Never throws: a missing file is 404,
- * an unreadable one 403, anything else 500.
+ * an unreadable one 403, anything unexpected 500 (and logged).
  *
  * @example
  * ```ts
  * import { serve } from "./mod.ts";
  * import { serveDir } from "./static.ts";
  * serve({ port: 8080 }, (req) => serveDir(req, { fsRoot: "./public" }));
+ * ```
+ *
+ * @example Under a prefix, next to an API
+ * ```ts
+ * import { serveDir } from "./static.ts";
+ * const handler = (req: Request) =>
+ *   new URL(req.url).pathname.startsWith("/assets/")
+ *     ? serveDir(req, { fsRoot: "./dist", urlRoot: "assets", cacheControl: "max-age=3600" })
+ *     : Response.json({ ok: true });
  * ```
  */
 export async function serveDir(request: Request, options: ServeDirOptions): Promise<Response> {
@@ -81,8 +132,9 @@ export async function serveDir(request: Request, options: ServeDirOptions): Prom
 }
 
 /**
- * Serves one file for `request`, with ETag, Last-Modified, conditional requests, ranges and
- * compression. Never throws (404, 403 or 500 instead).
+ * Serves the file at `path` for `request`, with ETag, Last-Modified, conditional requests,
+ * ranges and compression. Unlike {@link serveDir} it does not check where `path` leads: pass
+ * only paths you chose. Never throws (404, 403 or 500 instead).
  *
  * @example
  * ```ts
@@ -95,22 +147,33 @@ export async function serveFile(
   path: string,
   options: ServeFileOptions = {},
 ): Promise<Response> {
+  let response: Response;
   try {
-    if (request.method !== "GET" && request.method !== "HEAD") return methodNotAllowed();
-    const info = await Deno.stat(path);
-    if (!info.isFile) return textResponse(404, "404 Not Found");
-    return await fileResponse(request, path, info, options);
+    if (request.method === "OPTIONS") {
+      response = new Response(null, { status: 204, headers: { allow: ALLOW } });
+    } else if (request.method !== "GET" && request.method !== "HEAD") {
+      response = methodNotAllowed();
+    } else {
+      const info = await Deno.stat(path);
+      response = info.isFile ? await fileResponse(request, path, info, options, null) : notFound();
+    }
   } catch (error) {
-    return errorResponse(error);
+    response = errorResponse(error);
   }
+  for (const [name, value] of options.headers ?? []) response.headers.set(name, value);
+  return response;
 }
 
 function errorResponse(error: unknown): Response {
   if (error instanceof Refused) {
     return textResponse(error.status, `${error.status} ${error.message}`);
   }
-  if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
-    return textResponse(404, "404 Not Found");
+  if (
+    error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory ||
+    error instanceof Deno.errors.FilesystemLoop ||
+    (error as { code?: string })?.code === "ENAMETOOLONG"
+  ) {
+    return notFound();
   }
   if (error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable) {
     return textResponse(403, "403 Forbidden");
@@ -120,15 +183,17 @@ function errorResponse(error: unknown): Response {
 }
 
 function methodNotAllowed(): Response {
-  return textResponse(405, "405 Method Not Allowed", { allow: "GET, HEAD, OPTIONS" });
+  return textResponse(405, "405 Method Not Allowed", { allow: ALLOW });
 }
+
+// ---- Mapping a URL path into the root ---------------------------------------------------------
 
 async function route(request: Request, options: ServeDirOptions): Promise<Response> {
   if (request.method === "OPTIONS") {
     const preflight = options.cors && request.headers.has("access-control-request-method");
     return new Response(null, {
       status: 204,
-      headers: preflight ? preflightHeaders(request) : { allow: "GET, HEAD, OPTIONS" },
+      headers: preflight ? preflightHeaders(request) : { allow: ALLOW },
     });
   }
   if (request.method !== "GET" && request.method !== "HEAD") return methodNotAllowed();
@@ -136,58 +201,49 @@ async function route(request: Request, options: ServeDirOptions): Promise<Respon
   const url = new URL(request.url);
   const segments = safeSegments(url.pathname, options);
   const root = await realRoot(options.fsRoot);
+  const guard = rootGuard(root, options);
   const path = [root, ...segments].join("/");
 
   let info: Deno.FileInfo;
   try {
     info = await Deno.stat(path);
-    await checkContained(path, root, options);
   } catch (error) {
-    if (options.spa && acceptsHtml(request) && error instanceof Deno.errors.NotFound) {
-      const index = `${root}/index.html`;
-      return await fileResponse(request, index, await Deno.stat(index), options);
+    const missing = error instanceof Deno.errors.NotFound ||
+      error instanceof Deno.errors.NotADirectory;
+    if (missing && options.spa && acceptsHtml(request)) {
+      return await spaIndex(request, root, options, guard);
     }
     throw error;
   }
+  if (!await guard(path)) return notFound();
 
   if (info.isDirectory) {
     if (!url.pathname.endsWith("/")) {
-      // A relative Location keeps the query and cannot point off-site, unlike "//host/dir/".
+      // A relative Location keeps the query and cannot leave the site: "//evil.example/dir"
+      // would redirect to "./dir/", never to "//evil.example/dir/" (RFC 9110 §10.2.2).
       const last = url.pathname.slice(url.pathname.lastIndexOf("/") + 1);
-      return new Response(null, {
-        status: 301,
-        headers: { location: `./${last}/${url.search}` },
-      });
+      return new Response(null, { status: 301, headers: { location: `./${last}/${url.search}` } });
     }
     const index = `${path}/index.html`;
-    try {
-      const indexInfo = await Deno.stat(index);
-      if (indexInfo.isFile) return await fileResponse(request, index, indexInfo, options);
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    const indexInfo = await statOrNull(index);
+    if (indexInfo?.isFile && await guard(index)) {
+      return await fileResponse(request, index, indexInfo, options, guard);
     }
-    if (options.listing === false) return textResponse(404, "404 Not Found");
-    return await listing(request, path, url.pathname, options);
+    if (options.listing === false) return notFound();
+    return await listing(request, path, segments, options, guard);
   }
-  if (!info.isFile) return textResponse(404, "404 Not Found");
-  return await fileResponse(request, path, info, options);
+  if (!info.isFile) return notFound(); // sockets, FIFOs, devices
+  return await fileResponse(request, path, info, options, guard);
 }
 
 /**
- * The URL path as file-system segments, refusing anything that could step outside the root:
- * `..`, encoded slashes and backslashes, NUL, drive letters, invalid percent-encoding.
+ * The URL path as file-system names, refusing anything that could step outside the root: `..`,
+ * encoded slashes and backslashes, NUL, drive letters, invalid percent-encoding (400); names
+ * starting with a dot unless `dotfiles` (404). `urlRoot`'s segments are stripped first.
  */
 function safeSegments(pathname: string, options: ServeDirOptions): string[] {
-  let rest = pathname;
-  const prefix = (options.urlRoot ?? "").replace(/^\/+|\/+$/g, "");
-  if (prefix) {
-    if (rest !== `/${prefix}` && !rest.startsWith(`/${prefix}/`)) {
-      throw new Refused(404, "Not Found");
-    }
-    rest = rest.slice(prefix.length + 1) || "/";
-  }
   const segments: string[] = [];
-  for (const raw of rest.split("/")) {
+  for (const raw of pathname.split("/")) {
     if (raw === "") continue;
     let segment: string;
     try {
@@ -195,54 +251,99 @@ function safeSegments(pathname: string, options: ServeDirOptions): string[] {
     } catch {
       throw new Refused(400, "Bad Request: invalid percent-encoding");
     }
-    if (
-      segment === "." || segment === ".." || /[\/\\\0]/.test(segment) ||
-      /^[A-Za-z]:/.test(segment)
-    ) {
+    // A URL parser removes dot segments before we see them, but not every caller builds its
+    // Request with one, and "%2e%2e" may survive: refuse rather than resolve.
+    if (segment === "." || segment === ".." || /[\/\\\0]|^[A-Za-z]:/.test(segment)) {
       throw new Refused(400, "Bad Request: invalid path");
     }
-    if (segment.startsWith(".") && !options.dotfiles) throw new Refused(404, "Not Found");
     segments.push(segment);
   }
-  return segments;
+  const prefix = (options.urlRoot ?? "").split("/").filter((s) => s !== "");
+  if (prefix.some((s, i) => segments[i] !== s)) throw new Refused(404, "Not Found");
+  const names = segments.slice(prefix.length);
+  if (!options.dotfiles && names.some((s) => s.startsWith("."))) {
+    throw new Refused(404, "Not Found");
+  }
+  return names;
 }
+
+/** File-system paths with forward slashes, so containment is one prefix test on every OS. */
+const slashes = Deno.build.os === "windows"
+  ? (path: string) => path.replaceAll("\\", "/")
+  : (path: string) => path;
 
 const rootCache = new Map<string, string>();
 async function realRoot(fsRoot: string): Promise<string> {
   let root = rootCache.get(fsRoot);
   if (root === undefined) {
-    root = (await Deno.realPath(fsRoot)).replace(/\/+$/, "");
-    if (rootCache.size > 64) rootCache.clear();
+    root = slashes(await Deno.realPath(fsRoot)).replace(/\/+$/, "");
+    if (rootCache.size >= 64) rootCache.clear();
     rootCache.set(fsRoot, root);
   }
   return root;
 }
 
-/** Symlinks may only lead outside the root when the options allow it. */
-async function checkContained(path: string, root: string, options: ServeDirOptions) {
-  if (options.followSymlinks) return;
-  const real = await Deno.realPath(path);
-  if (real !== root && !real.startsWith(`${root}/`)) throw new Refused(404, "Not Found");
-  if (!options.dotfiles && real.slice(root.length).split("/").some((s) => s.startsWith("."))) {
-    throw new Refused(404, "Not Found");
+/** Whether a path that exists may be served (every file opened goes through it first). */
+type Guard = (path: string) => Promise<boolean>;
+
+/**
+ * Resolves symlinks: the real path must lie inside the root, unless `followSymlinks`, and, unless
+ * `dotfiles`, must not pass through a dot-name (a link to `.env` is still `.env`). Note that
+ * `--allow-read=ROOT` does not stop a symlink out of ROOT: Deno checks the path asked for, not
+ * where it leads, so this check is the one that counts.
+ */
+function rootGuard(root: string, options: ServeDirOptions): Guard {
+  if (options.followSymlinks && options.dotfiles) return () => Promise.resolve(true);
+  return async (path) => {
+    const real = slashes(await Deno.realPath(path));
+    if (real !== root && !real.startsWith(`${root}/`)) return options.followSymlinks === true;
+    return options.dotfiles === true ||
+      !real.slice(root.length).split("/").some((s) => s.startsWith("."));
+  };
+}
+
+async function statOrNull(path: string): Promise<Deno.FileInfo | null> {
+  try {
+    return await Deno.stat(path);
+  } catch {
+    return null;
   }
 }
 
 function acceptsHtml(request: Request): boolean {
-  return (request.headers.get("accept") ?? "").includes("text/html");
+  return /\btext\/html\b/i.test(request.headers.get("accept") ?? "");
+}
+
+/** The SPA fallback: the root's index.html, which depends on Accept, so caches must know. */
+async function spaIndex(
+  request: Request,
+  root: string,
+  options: ServeDirOptions,
+  guard: Guard,
+): Promise<Response> {
+  const index = `${root}/index.html`;
+  const info = await Deno.stat(index);
+  if (!info.isFile || !await guard(index)) return notFound();
+  const response = await fileResponse(request, index, info, options, guard);
+  response.headers.append("vary", "Accept");
+  return response;
 }
 
 function preflightHeaders(request: Request): HeadersInit {
-  const asked = request.headers.get("access-control-request-headers");
+  // Always allow what range requests and authenticated fetches need, plus whatever was asked.
+  const allowed = new Set(["range", "authorization", "content-type", "if-none-match"]);
+  for (const name of (request.headers.get("access-control-request-headers") ?? "").split(",")) {
+    if (name.trim()) allowed.add(name.trim().toLowerCase());
+  }
   return {
     "access-control-allow-origin": "*",
-    "access-control-allow-methods": "GET, HEAD, OPTIONS",
-    "access-control-allow-headers": asked ?? "Range, Authorization, Content-Type",
+    "access-control-allow-methods": ALLOW,
+    "access-control-allow-headers": [...allowed].join(", "),
     "access-control-max-age": "86400",
   };
 }
 
-/** Headers every response gets: the user's, CORS, nosniff. */
+/** Headers every response from serveDir gets: nosniff, CORS, the user's. */
 function decorate(request: Request, response: Response, options: ServeDirOptions): Response {
   const headers = response.headers;
   if (!headers.has("x-content-type-options")) headers.set("x-content-type-options", "nosniff");
@@ -258,19 +359,27 @@ function decorate(request: Request, response: Response, options: ServeDirOptions
   return response;
 }
 
-// ---- Files ------------------------------------------------------------------------------------
+// ---- The small-file cache ---------------------------------------------------------------------
 
 interface CacheEntry {
   size: number;
   mtime: number;
   ino: number | null;
   bytes: Uint8Array<ArrayBuffer>;
-  gzip?: Uint8Array<ArrayBuffer>;
+  /** Compressed once, on first demand. */
+  encoded: Partial<Record<Coding, Uint8Array<ArrayBuffer>>>;
 }
 
-/** Small files' bytes, least recently used first; checked against size, mtime and inode. */
+/**
+ * Small files' bytes, least recently used first (a Map iterates in insertion order). An entry is
+ * valid while size, mtime and inode match a fresh stat, so a hit costs one stat and no open.
+ */
 const cache = new Map<string, CacheEntry>();
 let cachedBytes = 0;
+
+function entryBytes(entry: CacheEntry): number {
+  return entry.bytes.length + (entry.encoded.br?.length ?? 0) + (entry.encoded.gzip?.length ?? 0);
+}
 
 function cacheGet(path: string, info: Deno.FileInfo): CacheEntry | undefined {
   const entry = cache.get(path);
@@ -287,10 +396,11 @@ function cacheGet(path: string, info: Deno.FileInfo): CacheEntry | undefined {
   return entry;
 }
 
+/** Inserts or re-accounts `entry`, then evicts the least recently used past the budget. */
 function cachePut(path: string, entry: CacheEntry): void {
   cacheDelete(path);
   cache.set(path, entry);
-  cachedBytes += entry.bytes.length + (entry.gzip?.length ?? 0);
+  cachedBytes += entryBytes(entry);
   for (const [oldest] of cache) {
     if (cachedBytes <= CACHE_BYTES) break;
     cacheDelete(oldest);
@@ -300,31 +410,90 @@ function cachePut(path: string, entry: CacheEntry): void {
 function cacheDelete(path: string): void {
   const entry = cache.get(path);
   if (entry === undefined) return;
-  cachedBytes -= entry.bytes.length + (entry.gzip?.length ?? 0);
+  cachedBytes -= entryBytes(entry);
   cache.delete(path);
 }
 
-/** A strong validator from what changes when the file changes (RFC 9110 §8.8.3). */
-function etagOf(info: Deno.FileInfo, encoding = ""): string {
-  const mtime = info.mtime?.getTime() ?? 0;
-  return `"${info.size.toString(36)}-${mtime.toString(36)}-${(info.ino ?? 0).toString(36)}${
-    encoding ? `-${encoding}` : ""
-  }"`;
+async function smallFile(path: string, info: Deno.FileInfo): Promise<CacheEntry> {
+  const hit = cacheGet(path, info);
+  if (hit) return hit;
+  const bytes = await Deno.readFile(path);
+  const entry: CacheEntry = {
+    size: bytes.length,
+    mtime: info.mtime?.getTime() ?? 0,
+    ino: info.ino,
+    bytes,
+    encoded: {},
+  };
+  // A file that changed between stat and read is served but not cached.
+  if (bytes.length === info.size) cachePut(path, entry);
+  return entry;
 }
 
-/** Accept-Encoding's q-values (RFC 9110 §12.5.3): is `coding` acceptable? */
-function accepts(request: Request, coding: string): boolean {
-  const header = request.headers.get("accept-encoding");
-  if (!header) return false;
-  let star: number | undefined;
-  for (const part of header.split(",")) {
-    const [name, ...params] = part.trim().toLowerCase().split(";");
-    const q = params.map((p) => p.trim()).find((p) => p.startsWith("q="));
-    const weight = q === undefined ? 1 : Number(q.slice(2));
-    if (name.trim() === coding) return weight > 0;
-    if (name.trim() === "*") star = weight;
+async function smallFileEncoded(
+  path: string,
+  info: Deno.FileInfo,
+  coding: Coding,
+): Promise<Uint8Array<ArrayBuffer>> {
+  const entry = await smallFile(path, info);
+  let bytes = entry.encoded[coding];
+  if (bytes === undefined) {
+    bytes = await compressBytes(entry.bytes, coding);
+    entry.encoded[coding] = bytes;
+    if (cache.get(path) === entry) cachePut(path, entry);
   }
-  return star !== undefined && star > 0;
+  return bytes;
+}
+
+// ---- One file ---------------------------------------------------------------------------------
+
+/** What is sent for a file: the file itself, a precompressed sibling, or either compressed now. */
+interface Representation {
+  path: string;
+  info: Deno.FileInfo;
+  coding: Coding | null;
+  onTheFly: boolean;
+}
+
+/**
+ * Picks the representation by Accept-Encoding (RFC 9110 §12.5.3): for each acceptable coding,
+ * best first, a fresh precompressed sibling (`x.js.br`, `x.js.gz`), else compression on the fly
+ * (gzip; brotli only for small files, which are compressed once and cached). Ranges apply to a
+ * sibling's bytes but are never compressed on the fly.
+ */
+async function selectRepresentation(
+  request: Request,
+  path: string,
+  info: Deno.FileInfo,
+  guard: Guard | null,
+): Promise<Representation> {
+  const header = request.headers.get("accept-encoding");
+  const ranged = request.method === "GET" && request.headers.has("range");
+  const worthIt = info.size >= COMPRESS_MIN || refusesIdentity(header);
+  for (const coding of acceptedCodings(header)) {
+    const sibling = await precompressed(path, info, coding, guard);
+    if (sibling) return { path: sibling.path, info: sibling.info, coding, onTheFly: false };
+    const canCompress = coding === "gzip" || (BROTLI_STREAMS && info.size <= SMALL_FILE);
+    if (!ranged && worthIt && canCompress) return { path, info, coding, onTheFly: true };
+  }
+  return { path, info, coding: null, onTheFly: false };
+}
+
+const SUFFIX: Record<Coding, string> = { br: ".br", gzip: ".gz" };
+
+/** A sibling no older than its source (a stale `.gz` left after an edit is skipped). */
+async function precompressed(
+  path: string,
+  source: Deno.FileInfo,
+  coding: Coding,
+  guard: Guard | null,
+): Promise<{ path: string; info: Deno.FileInfo } | null> {
+  const sibling = path + SUFFIX[coding];
+  const info = await statOrNull(sibling);
+  if (info === null || !info.isFile) return null;
+  if ((info.mtime?.getTime() ?? 0) < (source.mtime?.getTime() ?? 0)) return null;
+  if (guard !== null && !await guard(sibling).catch(() => false)) return null;
+  return { path: sibling, info };
 }
 
 async function fileResponse(
@@ -332,66 +501,49 @@ async function fileResponse(
   path: string,
   info: Deno.FileInfo,
   options: ServeFileOptions,
+  guard: Guard | null,
 ): Promise<Response> {
   const type = contentType(path) ?? "application/octet-stream";
-  const compress = options.compress !== false && isCompressible(type);
-  let servedPath = path;
-  let servedInfo = info;
-  let encoding = "";
-
-  // Precompressed siblings: x.js.br / x.js.gz, with their own length and validator.
-  if (compress) {
-    for (const [coding, suffix] of [["br", ".br"], ["gzip", ".gz"]] as const) {
-      if (!accepts(request, coding)) continue;
-      try {
-        const sibling = await Deno.stat(path + suffix);
-        if (sibling.isFile) {
-          servedPath = path + suffix;
-          servedInfo = sibling;
-          encoding = coding;
-          break;
-        }
-      } catch {
-        // no such sibling
-      }
-    }
-  }
-
-  const size = servedInfo.size;
+  const negotiated = options.compress !== false && isCompressible(type);
+  const rep = negotiated
+    ? await selectRepresentation(request, path, info, guard)
+    : { path, info, coding: null, onTheFly: false };
   const mtime = info.mtime ?? new Date(0);
   const headers = new Headers({
     "content-type": type,
     "accept-ranges": "bytes",
     "last-modified": mtime.toUTCString(),
   });
-  if (compress) headers.set("vary", "Accept-Encoding");
+  if (negotiated) headers.set("vary", "Accept-Encoding");
   if (options.cacheControl) headers.set("cache-control", options.cacheControl);
-  if (encoding) headers.set("content-encoding", encoding);
-
-  // On-the-fly gzip for compressible types, never for ranges.
-  const gzip = compress && !encoding && size >= COMPRESS_MIN && !request.headers.has("range") &&
-    accepts(request, "gzip");
-  const etag = etagOf(servedInfo, encoding || (gzip ? "gzip" : ""));
-  headers.set("etag", etag);
+  if (rep.coding) headers.set("content-encoding", rep.coding);
+  // Each representation has its own validator (§8.8.3): gzip and identity bytes differ.
+  const etag = options.etag === false ? null : etagOf(rep.info, rep.coding ?? "");
+  if (etag) headers.set("etag", etag);
 
   const precondition = evaluatePreconditions(request, etag, mtime);
   if (precondition === 304) {
-    headers.delete("content-type");
+    // A 304 carries the validators and what caches key on, not the content's metadata (§15.4.5).
+    for (const name of ["content-type", "content-encoding", "accept-ranges"]) headers.delete(name);
     return new Response(null, { status: 304, headers });
   }
   if (precondition === 412) return textResponse(412, "412 Precondition Failed");
 
-  if (gzip) {
-    headers.set("content-encoding", "gzip");
-    if (request.method === "HEAD") return new Response(null, { headers });
+  const head = request.method === "HEAD";
+  const size = rep.info.size;
+
+  if (rep.onTheFly) {
+    const coding = rep.coding!;
     if (size <= SMALL_FILE) {
-      const entry = await smallFile(servedPath, servedInfo);
-      entry.gzip ??= await gzipBytes(entry.bytes);
-      headers.set("content-length", String(entry.gzip.length));
-      return new Response(entry.gzip, { headers });
+      // Compressed once into the cache, so the length is known, for HEAD too.
+      const bytes = await smallFileEncoded(rep.path, rep.info, coding);
+      headers.set("content-length", String(bytes.length));
+      return new Response(head ? null : bytes, { headers });
     }
-    const stream = fileStream(await Deno.open(servedPath), 0, size);
-    return new Response(stream.pipeThrough(new CompressionStream("gzip")), { headers });
+    // Streamed: the length is unknown, and the engine sends it chunked.
+    if (head) return new Response(null, { headers });
+    const file = await openAt(rep.path, 0);
+    return new Response(compressStream(fileStream(file, 0, size), coding), { headers });
   }
 
   const ranges = request.method === "GET" && rangeApplies(request, etag, mtime)
@@ -403,22 +555,22 @@ async function fileResponse(
 
   if (ranges === null) {
     headers.set("content-length", String(size));
-    if (request.method === "HEAD") return new Response(null, { headers });
+    if (head) return new Response(null, { headers });
     if (size <= SMALL_FILE) {
-      return new Response((await smallFile(servedPath, servedInfo)).bytes, { headers });
+      return new Response((await smallFile(rep.path, rep.info)).bytes, { headers });
     }
-    return new Response(fileStream(await Deno.open(servedPath), 0, size), { headers });
+    return new Response(fileStream(await openAt(rep.path, 0), 0, size), { headers });
   }
 
   if (ranges.length === 1) {
     const [start, end] = ranges[0];
     headers.set("content-range", `bytes ${start}-${end}/${size}`);
     headers.set("content-length", String(end - start + 1));
-    const file = await Deno.open(servedPath);
+    const file = await openAt(rep.path, start);
     return new Response(fileStream(file, start, end + 1), { status: 206, headers });
   }
 
-  // Several ranges: multipart/byteranges (RFC 9110 §14.6).
+  // Several ranges: multipart/byteranges, each part with its own Content-Range (§14.6).
   const boundary = crypto.randomUUID().replaceAll("-", "");
   const parts = ranges.map(([start, end]) => ({
     start,
@@ -431,38 +583,56 @@ async function fileResponse(
   const length = parts.reduce((n, p) => n + p.head.length + p.end - p.start + 1, tail.length);
   headers.set("content-type", `multipart/byteranges; boundary=${boundary}`);
   headers.set("content-length", String(length));
-  const file = await Deno.open(servedPath);
+  const file = await openAt(rep.path, 0);
   return new Response(multipartStream(file, parts, tail), { status: 206, headers });
 }
 
+/** A strong validator from what changes when the file changes, without reading it (§8.8.3). */
+function etagOf(info: Deno.FileInfo, coding: string): string {
+  const mtime = info.mtime?.getTime() ?? 0;
+  const ino = info.ino ?? 0;
+  return `"${info.size.toString(36)}-${mtime.toString(36)}-${ino.toString(36)}${
+    coding ? `-${coding}` : ""
+  }"`;
+}
+
+// ---- Conditional requests (RFC 9110 §13) ------------------------------------------------------
+
 /**
- * Conditional requests in the order of RFC 9110 §13.2.2: If-Match, If-Unmodified-Since,
- * If-None-Match, If-Modified-Since. Resolves to 304, 412, or null to go on.
+ * Preconditions in the order of §13.2.2: If-Match, else If-Unmodified-Since (412 when false);
+ * then If-None-Match, else If-Modified-Since (304 when false; only GET and HEAD reach here).
  */
-function evaluatePreconditions(request: Request, etag: string, mtime: Date): 304 | 412 | null {
+function evaluatePreconditions(
+  request: Request,
+  etag: string | null,
+  mtime: Date,
+): 304 | 412 | null {
   const h = request.headers;
   const seconds = Math.floor(mtime.getTime() / 1000);
   const ifMatch = h.get("if-match");
   if (ifMatch !== null) {
     if (!matches(ifMatch, etag, true)) return 412;
   } else {
-    const since = parseDate(h.get("if-unmodified-since"));
+    const since = parseHttpDate(h.get("if-unmodified-since"));
     if (since !== null && seconds > since) return 412;
   }
   const ifNoneMatch = h.get("if-none-match");
-  const safe = request.method === "GET" || request.method === "HEAD";
   if (ifNoneMatch !== null) {
-    if (matches(ifNoneMatch, etag, false)) return safe ? 304 : 412;
-  } else if (safe) {
-    const since = parseDate(h.get("if-modified-since"));
+    if (matches(ifNoneMatch, etag, false)) return 304;
+  } else {
+    const since = parseHttpDate(h.get("if-modified-since"));
     if (since !== null && seconds <= since) return 304;
   }
   return null;
 }
 
-/** Whether an entity-tag list matches; strong comparison refuses weak tags (§8.8.3.2). */
-function matches(list: string, etag: string, strong: boolean): boolean {
+/**
+ * Whether an entity-tag list matches. `*` matches any current representation; strong comparison
+ * (If-Match) never matches a weak tag, weak comparison (If-None-Match) ignores `W/` (§8.8.3.2).
+ */
+function matches(list: string, etag: string | null, strong: boolean): boolean {
   if (list.trim() === "*") return true;
+  if (etag === null) return false;
   for (const raw of list.split(",")) {
     let tag = raw.trim();
     if (tag.startsWith("W/")) {
@@ -474,34 +644,70 @@ function matches(list: string, etag: string, strong: boolean): boolean {
   return false;
 }
 
-/** An HTTP-date in whole seconds, or null when absent or invalid. */
-function parseDate(value: string | null): number | null {
+const MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+const IMF_FIXDATE = /^[A-Z][a-z]{2}, (\d\d) ([A-Za-z]{3}) (\d{4}) (\d\d):(\d\d):(\d\d) GMT$/;
+const RFC850_DATE = /^[A-Z][a-z]{5,8}, (\d\d)-([A-Za-z]{3})-(\d\d) (\d\d):(\d\d):(\d\d) GMT$/;
+const ASCTIME_DATE = /^[A-Z][a-z]{2} ([A-Za-z]{3}) ([ \d]\d) (\d\d):(\d\d):(\d\d) (\d{4})$/;
+
+/**
+ * An HTTP-date (RFC 9110 §5.6.7) in seconds since the epoch, or null when absent or invalid (an
+ * invalid date makes the condition be ignored). All three formats are accepted, all in GMT;
+ * `Date.parse` would read asctime's zoneless form in the server's local time zone.
+ */
+function parseHttpDate(value: string | null): number | null {
   if (value === null) return null;
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) ? null : Math.floor(ms / 1000);
+  const text = value.trim();
+  let day, month, year, hh, mm, ss;
+  let m = IMF_FIXDATE.exec(text);
+  if (m) [, day, month, year, hh, mm, ss] = m;
+  else if ((m = RFC850_DATE.exec(text))) {
+    [, day, month, year, hh, mm, ss] = m;
+    // A two-digit year more than 50 years ahead is in the past century (§5.6.7).
+    const now = new Date().getUTCFullYear();
+    let full = now - (now % 100) + Number(year);
+    if (full > now + 50) full -= 100;
+    year = String(full);
+  } else if ((m = ASCTIME_DATE.exec(text))) [, month, day, hh, mm, ss, year] = m;
+  else return null;
+  const monthIndex = MONTHS.indexOf(month!.toLowerCase());
+  const d = Number(day), h = Number(hh), min = Number(mm), s = Number(ss);
+  if (monthIndex < 0 || d < 1 || d > 31 || h > 23 || min > 59 || s > 60) return null;
+  return Date.UTC(Number(year), monthIndex, d, h, min, s) / 1000;
 }
 
-/** Range applies when present and, with If-Range, the validator still holds (§13.1.5). */
-function rangeApplies(request: Request, etag: string, mtime: Date): boolean {
+/**
+ * A Range applies when present and, with If-Range, when the validator still holds (§13.1.5): an
+ * entity-tag must match strongly, a date must equal Last-Modified exactly.
+ */
+function rangeApplies(request: Request, etag: string | null, mtime: Date): boolean {
   if (!request.headers.has("range")) return false;
   const ifRange = request.headers.get("if-range");
   if (ifRange === null) return true;
   const value = ifRange.trim();
   if (value.startsWith('"')) return value === etag;
   if (value.startsWith("W/")) return false;
-  return parseDate(value) === Math.floor(mtime.getTime() / 1000);
+  return parseHttpDate(value) === Math.floor(mtime.getTime() / 1000);
 }
 
+// ---- Ranges (RFC 9110 §14) --------------------------------------------------------------------
+
 /**
- * `bytes=` ranges as inclusive [start, end] pairs, sorted and coalesced. Null for a header we
- * ignore (bad syntax, another unit, too many ranges: the full file is served instead),
- * "unsatisfiable" when no range overlaps the file (416).
+ * `bytes=` ranges (§14.1.2) as inclusive [start, end] pairs, sorted, with overlapping and
+ * adjacent ones merged (§14.6 allows it; it also defuses "bytes=0-,0-,0-…" amplification).
+ *
+ * Null means "ignore the header and send the whole file" (§14.2): bad syntax, another unit, or
+ * more than 16 ranges. "unsatisfiable" (416) means no range overlaps the file. A range covering
+ * the whole file is still a range: media players (Safari first of all) probe with `bytes=0-` and
+ * want a 206.
  *
  * @example
  * ```ts
  * import { parseRange } from "./static.ts";
  * parseRange("bytes=0-99", 1000); // [[0, 99]]
  * parseRange("bytes=-100", 1000); // [[900, 999]]
+ * parseRange("bytes=0-9,5-19,50-", 100); // [[0, 19], [50, 99]]
+ * parseRange("bytes=2000-", 1000); // "unsatisfiable"
+ * parseRange("bytes=9-1", 1000); // null
  * ```
  */
 export function parseRange(
@@ -519,16 +725,17 @@ export function parseRange(
     let start: number;
     let end: number;
     if (r[1] === "") {
+      // suffix-range: the last N bytes; "-0" asks for nothing and cannot be satisfied.
       const suffix = Number(r[2]);
       if (suffix === 0) continue;
       start = Math.max(0, size - suffix);
       end = size - 1;
     } else {
       start = Number(r[1]);
+      if (r[2] !== "" && Number(r[2]) < start) return null; // last < first: invalid (§14.1.1)
       end = r[2] === "" ? size - 1 : Math.min(Number(r[2]), size - 1);
-      if (r[2] !== "" && Number(r[2]) < start) return null;
     }
-    if (start >= size || end < start) continue;
+    if (start >= size) continue;
     ranges.push([start, end]);
   }
   if (ranges.length === 0) return "unsatisfiable";
@@ -539,41 +746,33 @@ export function parseRange(
     if (start <= last[1] + 1) last[1] = Math.max(last[1], end);
     else merged.push([start, end]);
   }
-  // A range covering the whole file still gets 206: media players (Safari's first of all) probe
-  // with "bytes=0-" and expect a partial response.
   return merged;
 }
 
-async function smallFile(path: string, info: Deno.FileInfo): Promise<CacheEntry> {
-  const hit = cacheGet(path, info);
-  if (hit) return hit;
-  const bytes = await Deno.readFile(path);
-  const entry: CacheEntry = {
-    size: bytes.length,
-    mtime: info.mtime?.getTime() ?? 0,
-    ino: info.ino,
-    bytes,
-  };
-  // A file that changed between stat and read is served but not cached.
-  if (bytes.length === info.size) cachePut(path, entry);
-  return entry;
-}
+// ---- Streaming --------------------------------------------------------------------------------
 
-async function gzipBytes(bytes: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
-  const stream = new Blob([bytes]).stream().pipeThrough(new CompressionStream("gzip"));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
+/** Opens a file positioned at `start`; closed again if the seek fails. */
+async function openAt(path: string, start: number): Promise<Deno.FsFile> {
+  const file = await Deno.open(path);
+  try {
+    if (start > 0) await file.seek(start, Deno.SeekMode.Start);
+    return file;
+  } catch (error) {
+    file.close();
+    throw error;
+  }
 }
 
 /**
- * Reads `[start, end)` of a file on demand: one chunk per pull, so a client that stops reading
- * stops the reading too. The file is closed at the end and when the stream is cancelled.
+ * Reads `[position, end)` of an open file on demand: one chunk per pull, into a fresh buffer
+ * (the consumer may keep it), so a client that stops reading stops the reading too. The file is
+ * closed at the end, on a read error, and when the stream is cancelled (the client went away).
  */
 function fileStream(
   file: Deno.FsFile,
-  start: number,
+  position: number,
   end: number,
 ): ReadableStream<Uint8Array<ArrayBuffer>> {
-  let position = start;
   let closed = false;
   const close = () => {
     if (!closed) {
@@ -582,22 +781,16 @@ function fileStream(
     }
   };
   return new ReadableStream({
-    async start() {
-      if (start > 0) await file.seek(start, Deno.SeekMode.Start);
-    },
     async pull(controller) {
       try {
-        const want = Math.min(CHUNK, end - position);
-        if (want <= 0) {
-          close();
-          controller.close();
-          return;
+        const buffer = new Uint8Array(Math.min(CHUNK, end - position));
+        const n = buffer.length === 0 ? null : await file.read(buffer);
+        if (n === null) {
+          if (position < end) throw new Error("the file shrank while being served");
+        } else {
+          position += n;
+          controller.enqueue(n === buffer.length ? buffer : buffer.subarray(0, n));
         }
-        const buffer = new Uint8Array(want);
-        const n = await file.read(buffer);
-        if (n === null) throw new Error("file ended early (it changed while being served)");
-        position += n;
-        controller.enqueue(n === want ? buffer : buffer.subarray(0, n));
         if (position >= end) {
           close();
           controller.close();
@@ -613,13 +806,15 @@ function fileStream(
   }, { highWaterMark: 0 });
 }
 
+/** The parts of a multipart/byteranges body, one range at a time from one open file. */
 function multipartStream(
   file: Deno.FsFile,
   parts: { start: number; end: number; head: Uint8Array<ArrayBuffer> }[],
   tail: Uint8Array<ArrayBuffer>,
 ): ReadableStream<Uint8Array<ArrayBuffer>> {
   let index = 0;
-  let current: ReadableStreamDefaultReader<Uint8Array<ArrayBuffer>> | null = null;
+  let position = 0;
+  let end = 0;
   let closed = false;
   const close = () => {
     if (!closed) {
@@ -630,24 +825,22 @@ function multipartStream(
   return new ReadableStream({
     async pull(controller) {
       try {
-        // A pull must enqueue something, or the stream stalls: loop past finished parts.
-        for (;;) {
-          if (current === null) {
-            if (index === parts.length) {
-              controller.enqueue(tail);
-              close();
-              controller.close();
-              return;
-            }
-            const part = parts[index++];
-            await file.seek(part.start, Deno.SeekMode.Start);
-            current = rangeReader(file, part.end + 1 - part.start).getReader();
-            controller.enqueue(part.head);
-            return;
-          }
-          const { value, done } = await current.read();
-          if (!done) return controller.enqueue(value);
-          current = null;
+        if (position < end) {
+          const buffer = new Uint8Array(Math.min(CHUNK, end - position));
+          const n = await file.read(buffer);
+          if (n === null) throw new Error("the file shrank while being served");
+          position += n;
+          controller.enqueue(buffer.subarray(0, n));
+        } else if (index < parts.length) {
+          const part = parts[index++];
+          await file.seek(part.start, Deno.SeekMode.Start);
+          position = part.start;
+          end = part.end + 1;
+          controller.enqueue(part.head);
+        } else {
+          controller.enqueue(tail);
+          close();
+          controller.close();
         }
       } catch (error) {
         close();
@@ -656,21 +849,6 @@ function multipartStream(
     },
     cancel() {
       close();
-    },
-  }, { highWaterMark: 0 });
-}
-
-/** `length` bytes from the file's current position, without closing it. */
-function rangeReader(file: Deno.FsFile, length: number): ReadableStream<Uint8Array<ArrayBuffer>> {
-  let left = length;
-  return new ReadableStream({
-    async pull(controller) {
-      if (left === 0) return controller.close();
-      const buffer = new Uint8Array(Math.min(CHUNK, left));
-      const n = await file.read(buffer);
-      if (n === null) throw new Error("file ended early");
-      left -= n;
-      controller.enqueue(buffer.subarray(0, n));
     },
   }, { highWaterMark: 0 });
 }
@@ -692,33 +870,44 @@ function formatSize(bytes: number): string {
   return unit === 0 ? `${n} B` : `${n.toFixed(1)} ${units[unit]}`;
 }
 
+interface ListingEntry {
+  name: string;
+  dir: boolean;
+  size: number;
+  mtime: Date | null;
+}
+
+/**
+ * An HTML index of `dir`: directories first, then files, each by name; size and date; a parent
+ * link below the top. Left out: dotfiles (unless `dotfiles`), symlinks that lead out of the root
+ * (unless `followSymlinks`), and names no URL could reach (a backslash, say).
+ */
 async function listing(
   request: Request,
   dir: string,
-  pathname: string,
+  segments: string[],
   options: ServeDirOptions,
+  guard: Guard,
 ): Promise<Response> {
-  const entries: { name: string; dir: boolean; size: number; mtime: Date | null }[] = [];
+  const entries: ListingEntry[] = [];
   for await (const entry of Deno.readDir(dir)) {
-    if (entry.name.startsWith(".") && !options.dotfiles) continue;
-    let info: Deno.FileInfo | null = null;
-    try {
-      info = await Deno.stat(`${dir}/${entry.name}`);
-    } catch {
-      // a dangling symlink or a file that vanished: list it without details
-    }
+    const { name } = entry;
+    if (name.startsWith(".") && !options.dotfiles) continue;
+    if (/[\\\0]|^[A-Za-z]:/.test(name)) continue;
+    const path = `${dir}/${name}`;
+    if (entry.isSymlink && !await guard(path).catch(() => false)) continue;
+    const info = await statOrNull(path); // null: it vanished, or a dangling symlink
     entries.push({
-      name: entry.name,
+      name,
       dir: info?.isDirectory ?? entry.isDirectory,
       size: info?.size ?? 0,
       mtime: info?.mtime ?? null,
     });
   }
-  entries.sort((
-    a,
-    b,
-  ) => (a.dir === b.dir ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.dir ? -1 : 1));
-  const title = escapeHtml(decodeURIComponent(pathname));
+  entries.sort((a, b) => a.dir !== b.dir ? (a.dir ? -1 : 1) : a.name < b.name ? -1 : 1);
+
+  const prefix = (options.urlRoot ?? "").split("/").filter((s) => s !== "");
+  const title = escapeHtml(`/${[...prefix, ...segments].map((s) => `${s}/`).join("")}`);
   const rows = entries.map((e) => {
     const href = encodeURIComponent(e.name) + (e.dir ? "/" : "");
     const label = escapeHtml(e.name) + (e.dir ? "/" : "");
@@ -726,10 +915,10 @@ async function listing(
     const date = e.mtime ? e.mtime.toISOString().replace("T", " ").slice(0, 16) : "-";
     return `<tr><td><a href="${href}">${label}</a></td><td>${size}</td><td>${date}</td></tr>`;
   });
-  if (pathname !== "/" && pathname !== `/${(options.urlRoot ?? "").replace(/^\/+|\/+$/g, "")}/`) {
+  if (segments.length > 0) {
     rows.unshift(`<tr><td><a href="../">../</a></td><td></td><td></td></tr>`);
   }
-  const html = `<!DOCTYPE html>
+  const html = encoder.encode(`<!DOCTYPE html>
 <html lang="en">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <title>Index of ${title}</title>
@@ -743,7 +932,10 @@ ${rows.join("\n")}
 </table>
 </body>
 </html>
-`;
-  const headers = { "content-type": "text/html; charset=utf-8" };
+`);
+  const headers = {
+    "content-type": "text/html; charset=utf-8",
+    "content-length": String(html.length),
+  };
   return new Response(request.method === "HEAD" ? null : html, { headers });
 }
