@@ -28,13 +28,30 @@ const TYPES: Record<string, string> = {
   ics: "text/calendar",
   vtt: "text/vtt",
   rss: "application/rss+xml",
+  ndjson: "application/x-ndjson",
+  srt: "application/x-subrip",
   atom: "application/atom+xml",
   pdf: "application/pdf",
+  rtf: "application/rtf",
+  epub: "application/epub+zip",
+  doc: "application/msword",
+  docx: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+  xls: "application/vnd.ms-excel",
+  xlsx: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+  ppt: "application/vnd.ms-powerpoint",
+  pptx: "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+  odt: "application/vnd.oasis.opendocument.text",
+  ods: "application/vnd.oasis.opendocument.spreadsheet",
+  odp: "application/vnd.oasis.opendocument.presentation",
   // Code
   js: "text/javascript",
   mjs: "text/javascript",
   cjs: "text/javascript",
+  // Source to read, not to run: a Deno project's .ts files show as text in a browser. (The
+  // mime-db answer, video/mp2t for MPEG transport streams, makes browsers download them.)
   ts: "text/typescript",
+  mts: "text/typescript",
+  cts: "text/typescript",
   wasm: "application/wasm",
   // Images
   png: "image/png",
@@ -49,6 +66,13 @@ const TYPES: Record<string, string> = {
   tif: "image/tiff",
   tiff: "image/tiff",
   apng: "image/apng",
+  jfif: "image/jpeg",
+  jxl: "image/jxl",
+  heic: "image/heic",
+  heif: "image/heif",
+  // 3D models
+  glb: "model/gltf-binary",
+  gltf: "model/gltf+json",
   // Fonts
   woff: "font/woff",
   woff2: "font/woff2",
@@ -70,6 +94,13 @@ const TYPES: Record<string, string> = {
   ogv: "video/ogg",
   mov: "video/quicktime",
   mkv: "video/x-matroska",
+  mpeg: "video/mpeg",
+  mpg: "video/mpeg",
+  avi: "video/x-msvideo",
+  "3gp": "video/3gpp",
+  weba: "audio/webm",
+  m3u8: "application/vnd.apple.mpegurl",
+  mpd: "application/dash+xml",
   // Archives and binaries
   zip: "application/zip",
   gz: "application/gzip",
@@ -79,13 +110,28 @@ const TYPES: Record<string, string> = {
   bin: "application/octet-stream",
   exe: "application/octet-stream",
   "7z": "application/x-7z-compressed",
+  xz: "application/x-xz",
+  bz2: "application/x-bzip2",
+  zst: "application/zstd",
+  rar: "application/vnd.rar",
+  jar: "application/java-archive",
+  iso: "application/x-iso9660-image",
+  dmg: "application/x-apple-diskimage",
+  apk: "application/vnd.android.package-archive",
 };
+
+/** Text types outside text/*, JSON and XML. */
+const TEXT_APPLICATION = new Set([
+  "application/yaml",
+  "application/toml",
+  "application/x-ndjson",
+  "application/x-subrip",
+]);
 
 /** Types that are text, so they carry `charset=utf-8`, and compress well. */
 function isText(type: string): boolean {
-  return type.startsWith("text/") || type === "application/json" || type.endsWith("+json") ||
-    type === "application/xml" || type.endsWith("+xml") || type === "application/yaml" ||
-    type === "application/toml";
+  return type.startsWith("text/") || type.endsWith("/json") || type.endsWith("+json") ||
+    type.endsWith("/xml") || type.endsWith("+xml") || TEXT_APPLICATION.has(type);
 }
 
 /**
@@ -102,8 +148,10 @@ export function contentType(path: string): string | undefined {
   const slash = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"));
   const dot = path.lastIndexOf(".");
   if (dot <= slash + 1) return undefined; // no extension, or a dotfile's name
-  const type = TYPES[path.slice(dot + 1).toLowerCase()];
-  if (type === undefined) return undefined;
+  const extension = path.slice(dot + 1).toLowerCase();
+  // Own keys only: "x.constructor" must not find Object.prototype.constructor.
+  if (!Object.hasOwn(TYPES, extension)) return undefined;
+  const type = TYPES[extension];
   return isText(type) ? `${type}; charset=utf-8` : type;
 }
 
@@ -120,7 +168,16 @@ export function contentType(path: string): string | undefined {
  */
 export function isCompressible(type: string): boolean {
   const bare = type.split(";")[0].trim().toLowerCase();
-  return isText(bare) || bare === "image/svg+xml" || bare === "application/wasm" ||
-    bare === "image/x-icon" || bare === "image/bmp" || bare === "font/ttf" ||
-    bare === "font/otf" || bare === "application/vnd.ms-fontobject";
+  return isText(bare) || COMPRESSIBLE_BINARY.has(bare);
 }
+
+/** Binary formats that are not compressed already (unlike images, video, woff2, archives). */
+const COMPRESSIBLE_BINARY = new Set([
+  "application/wasm",
+  "application/vnd.apple.mpegurl",
+  "image/x-icon",
+  "image/bmp",
+  "font/ttf",
+  "font/otf",
+  "application/vnd.ms-fontobject",
+]);
