@@ -108,6 +108,7 @@ for (let c = 0x20; c <= 0xff; c++) FIELD_CHAR[c] = c === 0x7f ? 0 : 1;
 // guessed at; clients percent-encode it.
 const TARGET_CHAR = new Uint8Array(256);
 for (let c = 0x21; c <= 0x7e; c++) TARGET_CHAR[c] = 1;
+TARGET_CHAR[0x23] = 0; // "#": a fragment is never part of a request target (RFC 9112 §3.2)
 
 // Host = uri-host [ ":" port ] (RFC 9110 §7.2): reg-name, IPv4 or an IP-literal in brackets.
 const HOST_CHAR = new Uint8Array(256);
@@ -296,9 +297,9 @@ function parseVersion(view: Uint8Array, start: number, end: number): 0 | 1 {
     view[start + 2] === 0x54 && view[start + 3] === 0x50 && view[start + 4] === 0x2f &&
     isDigit(view[start + 5]) && view[start + 6] === 0x2e && isDigit(view[start + 7]);
   if (!ok) throw new HttpError(400, "malformed HTTP version");
-  if (view[start + 5] === 0x31 && view[start + 7] === 0x31) return 1;
-  if (view[start + 5] === 0x31 && view[start + 7] === 0x30) return 0;
-  throw new HttpError(505, "HTTP version not supported");
+  if (view[start + 5] !== 0x31) throw new HttpError(505, "HTTP version not supported");
+  // A higher 1.x is handled as the highest 1.x we implement (RFC 9110 §6.2).
+  return view[start + 7] === 0x30 ? 0 : 1;
 }
 
 function isDigit(c: number): boolean {

@@ -152,7 +152,16 @@ const CASES: Case[] = [
     expect: { minorVersion: 0, keepAlive: false, host: "" },
   },
   { name: "HTTP/2.0", input: "GET / HTTP/2.0\r\nHost: a\r\n\r\n", expect: { error: 505 } },
-  { name: "HTTP/1.2", input: "GET / HTTP/1.2\r\nHost: a\r\n\r\n", expect: { error: 505 } },
+  {
+    name: "HTTP/1.2 is handled as 1.1",
+    input: "GET / HTTP/1.2\r\nHost: a\r\n\r\n",
+    expect: { minorVersion: 1 },
+  },
+  {
+    name: "fragment in the target",
+    input: "GET /a#frag HTTP/1.1\r\nHost: a\r\n\r\n",
+    expect: { error: 400 },
+  },
   { name: "HTTP/0.9", input: "GET / HTTP/0.9\r\nHost: a\r\n\r\n", expect: { error: 505 } },
   {
     name: "lower-case version",
