@@ -168,10 +168,13 @@ class HttpServer implements Server {
     const tick = Math.min(1000, Math.max(10, Math.floor(shortest / 4)));
     this.#reaper = setInterval(() => this.#reap(), tick);
 
-    options.signal?.addEventListener("abort", () => this.shutdown(), { once: true });
+    const onAbort = () => this.shutdown();
+    options.signal?.addEventListener("abort", onAbort, { once: true });
     if (options.signal?.aborted) queueMicrotask(() => this.shutdown());
     (options.onListen ?? defaultOnListen)(this.addr, tls);
-    this.finished = this.#acceptLoop(config);
+    this.finished = this.#acceptLoop(config).finally(() =>
+      options.signal?.removeEventListener("abort", onAbort)
+    );
   }
 
   get connections(): number {
