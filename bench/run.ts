@@ -59,6 +59,9 @@ const QUIET_WAIT_MS = 65_000;
 /** A 1-minute load average above this at the start means someone else is using the CPU. */
 const BUSY_LOAD = 0.5;
 
+/** Set on Ctrl-C (or SIGTERM): cleanup is under way, and what fails now is no news. */
+let interrupted = false;
+
 /** Everything a run needs at hand. */
 interface Context {
   options: Options;
@@ -88,7 +91,6 @@ async function main(): Promise<number> {
 
   const children = new Children();
   const fsRoot = await Deno.makeTempDir({ prefix: "tcp-http-bench-" });
-  let interrupted = false;
   const cleanUp = async () => {
     await children.killAll();
     await Deno.remove(fsRoot, { recursive: true }).catch(() => {});
@@ -408,7 +410,7 @@ async function denoFmt(...files: URL[]): Promise<void> {
 }
 
 function progress(spec: ServerSpec, what: string, said: string): void {
-  console.error(`[${spec.label}] ${what}: ${said}`);
+  if (!interrupted) console.error(`[${spec.label}] ${what}: ${said}`);
 }
 
 if (import.meta.main) Deno.exit(await main());
