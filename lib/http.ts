@@ -32,7 +32,7 @@ export class HttpError extends Error {
 
 /** Bounds on every part of a request. Each has a safe default in {@link DEFAULT_LIMITS}. */
 export interface Limits {
-  /** Request line plus header fields, in bytes (431 past it). */
+  /** Request line plus header fields, and any empty lines before them, in bytes (431 past it). */
   maxHeadBytes: number;
   /** Request target, in bytes (414 past it). */
   maxTargetBytes: number;
@@ -199,7 +199,11 @@ export class RequestHeadParser {
       if (lineEnd > lineStart && view[lineEnd - 1] === CR) lineEnd--;
       // Offsets are stored so that "end + 2" finds the next line's start, whatever the ending.
       const nextStart = lf + 1;
-      if (lf - this.#headStart >= this.#limits.maxHeadBytes) {
+      // The target's 414 is decided before the head's 431, as it is when the line trickles in.
+      if (lines.length === 0) checkRequestLineLength(view, lineStart, lf, this.#limits);
+      // Leading empty lines count toward the limit: RFC 9112 §2.2 asks us to skip at least one,
+      // not an endless run of them that would never be answered and would fill the buffer.
+      if (lf >= this.#limits.maxHeadBytes) {
         throw new HttpError(431, "request head too large");
       }
       if (lineEnd === lineStart) {
@@ -213,7 +217,6 @@ export class RequestHeadParser {
         this.reset();
         return { head, consumed: nextStart };
       }
-      if (lines.length === 0) checkRequestLineLength(view, lineStart, lineEnd, this.#limits);
       lines.push(lineStart, nextStart - 2);
       // The pushed "end" is nextStart - 2 so the next line starts at end + 2; the true end of
       // the content (without CR) is recomputed from the bytes when the head is parsed.
@@ -224,25 +227,30 @@ export class RequestHeadParser {
   /** Bounds that must hold before the head is complete, so a huge head fails early. */
   #checkPartial(view: Uint8Array): void {
     const limits = this.#limits;
-    if (view.length - this.#headStart > limits.maxHeadBytes) {
-      if (this.#lines.length === 0) {
-        checkRequestLineLength(view, this.#headStart, view.length, limits);
-      }
-      throw new HttpError(431, "request head too large");
-    }
     if (this.#lines.length === 0) {
       checkRequestLineLength(view, this.#headStart, view.length, limits);
     }
+    if (view.length > limits.maxHeadBytes) throw new HttpError(431, "request head too large");
   }
 }
 
-/** 414 as soon as the target alone is longer than allowed, even before the line ends. */
+/**
+ * 414 as soon as the target alone is longer than allowed, even before the line ends.
+ * `end` is where the request line's bytes stop so far: its LF, or the last byte received.
+ *
+ * The answer must not depend on how the bytes were split, so it looks only at what the
+ * byte-by-byte path could have seen before the head limit stopped it (the first
+ * `maxHeadBytes + 1` bytes), and never counts a final CR, which may be the start of the CRLF
+ * (RFC 9112 §2.2) rather than part of the target.
+ */
 function checkRequestLineLength(
   view: Uint8Array,
   start: number,
   end: number,
   limits: Limits,
 ): void {
+  end = Math.min(end, limits.maxHeadBytes + 1);
+  if (end > start && view[end - 1] === CR) end--;
   if (end - start <= limits.maxTargetBytes) return;
   const sp = view.indexOf(SP, start);
   if (sp === -1 || sp >= end) return;
@@ -753,7 +761,9 @@ const encoder = new TextEncoder();
  */
 export function encodeLatin1Into(text: string, out: Uint8Array, offset: number): number {
   if (out.length - offset < text.length) return -1;
-  const { read, written } = encoder.encodeInto(text, out.subarray(offset));
+  // Bounded to the text's length: "é" as UTF-8 is two bytes, and the second must not land on
+  // whatever the caller keeps after the text before the latin1 rewrite below.
+  const { read, written } = encoder.encodeInto(text, out.subarray(offset, offset + text.length));
   if (read === text.length && written === text.length) return written; // all ASCII
   for (let i = 0; i < text.length; i++) out[offset + i] = text.charCodeAt(i) & 0xff;
   return text.length;
