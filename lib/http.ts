@@ -164,7 +164,8 @@ export class RequestHeadParser {
 
   /** Whether part of a head has been received (for choosing idle vs header timeouts). */
   get inProgress(): boolean {
-    return this.#scanned > this.#headStart;
+    // Skipped empty lines count: a client trickling CRLFs is on the header clock, not idle.
+    return this.#scanned > 0;
   }
 
   /** Forget a partial head (the connection is starting over). */
