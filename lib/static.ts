@@ -86,10 +86,12 @@ const ALLOW = "GET, HEAD, OPTIONS";
 const encoder = new TextEncoder();
 
 function textResponse(status: number, text: string, headers: HeadersInit = {}): Response {
+  const body = encoder.encode(`${text}\n`);
   const h = new Headers(headers);
   h.set("content-type", "text/plain; charset=utf-8");
+  h.set("content-length", String(body.length));
   h.set("x-content-type-options", "nosniff");
-  return new Response(`${text}\n`, { status, headers: h });
+  return new Response(body, { status, headers: h });
 }
 
 const notFound = () => textResponse(404, "404 Not Found");
