@@ -113,7 +113,7 @@ class Refused extends Error {
  * an unreadable one 403, anything unexpected 500 (and logged).
  *
  * @example
- * ```ts
+ * ```ts ignore
  * import { serve } from "./mod.ts";
  * import { serveDir } from "./static.ts";
  * serve({ port: 8080 }, (req) => serveDir(req, { fsRoot: "./public" }));
