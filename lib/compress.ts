@@ -45,8 +45,9 @@ export function acceptedCodings(header: string | null): Coding[] {
   if (header === null) return [];
   const weights = new Map<string, number>();
   for (const element of header.split(",")) {
-    const [name, ...params] = element.split(";").map((s) => s.trim().toLowerCase());
-    if (name === "") continue;
+    const [raw, ...params] = element.split(";").map((s) => s.trim().toLowerCase());
+    if (raw === "") continue;
+    const name = raw === "x-gzip" ? "gzip" : raw; // the same coding (RFC 9110 §8.4.1.3)
     let q = 1;
     for (const param of params) {
       const [key, value = ""] = param.split("=").map((s) => s.trim());

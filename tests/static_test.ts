@@ -606,6 +606,7 @@ test("static: acceptedCodings and refusesIdentity read q-values", () => {
     ["gzip;q=abc", []],
     ["gzip;level=9", ["gzip"]], // other parameters are not q
     ["deflate, zstd", []],
+    ["x-gzip", ["gzip"]],
   ];
   for (const [header, expected] of cases) {
     assert.deepEqual(acceptedCodings(header), expected, String(header));
