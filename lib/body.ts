@@ -13,7 +13,7 @@
  */
 
 interface InnerBody {
-  streamOrStatic: { body: Uint8Array; consumed: boolean } | ReadableStream;
+  streamOrStatic: { body: Uint8Array | string; consumed: boolean } | ReadableStream;
 }
 
 interface Probe {
@@ -71,6 +71,8 @@ export function staticBody(response: Response): string | Uint8Array | null | und
   if (body === null) return null;
   const source = body?.streamOrStatic;
   if (source === undefined || source instanceof ReadableStream || source.consumed) return undefined;
+  // Text given with an init dictionary is kept as a string until read.
+  if (typeof source.body === "string") return source.body;
   if (!(source.body instanceof Uint8Array)) return undefined;
   return source.body;
 }

@@ -747,6 +747,9 @@ export class Connection {
       const bytes = typeof inMemory === "string" ? utf8(inMemory) : inMemory;
       if (bytes !== null && bytes.length > 0) chunks.push(bytes);
       total = bytes?.length ?? 0;
+    } else if (response.body !== null && !withBody) {
+      // Nothing of it goes out (HEAD, 204, 304): do not pull a stream only to throw it away.
+      await response.body.cancel().catch(() => {});
     } else if (response.body !== null) {
       try {
         // Throws if the handler already read or locked the body.
