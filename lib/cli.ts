@@ -31,6 +31,7 @@ export interface CliConfig {
   spa: boolean;
   cors: boolean;
   compress: boolean;
+  etag: boolean;
   headers: [string, string][];
   cacheControl?: string;
   cert?: string;
@@ -72,6 +73,7 @@ Static files:
   -H, --header "N: V"       add a header to every response (repeatable)
   --cache-control VALUE     Cache-Control for files (default: none, ETag revalidation)
   --no-compress             no on-the-fly compression
+  --no-etag                 no ETag (Last-Modified only)
 
 Security and operations:
   --cert FILE, --key FILE   serve HTTPS with this PEM certificate and key
@@ -115,6 +117,7 @@ export function parseCommandLine(args: string[], isTerminal = false): CliConfig 
         spa: { type: "boolean", default: false },
         cors: { type: "boolean", default: false },
         compress: { type: "boolean", default: true },
+        etag: { type: "boolean", default: true },
         header: { type: "string", short: "H", multiple: true, default: [] },
         "cache-control": { type: "string" },
         cert: { type: "string" },
@@ -180,6 +183,7 @@ export function parseCommandLine(args: string[], isTerminal = false): CliConfig 
     spa: v.spa,
     cors: v.cors,
     compress: v.compress,
+    etag: v.etag,
     headers: v.header.map(headerFlag),
     cacheControl: v["cache-control"],
     cert: v.cert,

@@ -35,6 +35,7 @@ export async function buildHandler(config: CliConfig): Promise<Handler> {
       spa: config.spa,
       cors: config.cors,
       compress: config.compress,
+      etag: config.etag,
       headers: config.headers,
       cacheControl: config.cacheControl,
     };

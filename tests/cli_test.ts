@@ -30,6 +30,7 @@ Deno.test("cli: every flag maps to its setting", () => {
     "--spa",
     "--cors",
     "--no-compress",
+    "--no-etag",
     "-H",
     "X-A: 1",
     "--header",
@@ -71,6 +72,7 @@ Deno.test("cli: every flag maps to its setting", () => {
   assert.equal(config.spa, true);
   assert.equal(config.cors, true);
   assert.equal(config.compress, false);
+  assert.equal(config.etag, false);
   assert.deepEqual(config.headers, [["X-A", "1"], ["X-B", "two words"]]);
   assert.equal(config.cacheControl, "no-cache");
   assert.equal(config.rateLimit, 5);
