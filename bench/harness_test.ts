@@ -112,6 +112,7 @@ function sampleResults(): RunResults {
       deno: "2.9.6",
       v8: "15.0",
       wrk: "wrk 4.1.0",
+      commit: "abc1234",
       loadAverage: "0.01 0.02 0.03",
       date: "2025-01-01T00:00:00.000Z",
     },

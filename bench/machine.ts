@@ -16,9 +16,28 @@ export async function describeMachine(wrk: string): Promise<Machine> {
     deno: Deno.version.deno,
     v8: Deno.version.v8,
     wrk,
+    commit: await codeVersion(),
     loadAverage: (await readOr("/proc/loadavg", "")).split(" ").slice(0, 3).join(" "),
     date: new Date().toISOString(),
   };
+}
+
+/** "abc1234", or "abc1234 + uncommitted changes in lib/ or bench/"; "unknown" outside git. */
+async function codeVersion(): Promise<string> {
+  const git = async (...args: string[]) => {
+    const root = new URL("..", import.meta.url).pathname;
+    const { success, stdout } = await new Deno.Command("git", { args, cwd: root, stderr: "null" })
+      .output();
+    if (!success) throw new Error(`git ${args.join(" ")} failed`);
+    return new TextDecoder().decode(stdout).trim();
+  };
+  try {
+    const commit = await git("rev-parse", "--short", "HEAD");
+    const dirty = await git("status", "--porcelain", "--", "lib", "bench");
+    return dirty ? `${commit} + uncommitted changes in lib/ or bench/` : commit;
+  } catch {
+    return "unknown";
+  }
 }
 
 async function readOr(path: string, fallback: string): Promise<string> {

@@ -165,6 +165,7 @@ export function renderMarkdown(results: RunResults): string {
     `| kernel | ${m.kernel} |`,
     `| Deno | ${m.deno} (V8 ${m.v8}) |`,
     `| wrk | ${m.wrk} |`,
+    `| code | ${m.commit} |`,
     `| load average at start | ${m.loadAverage} |`,
     `| date | ${m.date} |`,
     "",

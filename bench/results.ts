@@ -48,6 +48,8 @@ export interface Machine {
   deno: string;
   v8: string;
   wrk: string;
+  /** The repository's commit, and whether lib/ or bench/ differed from it. */
+  commit: string;
   /** /proc/loadavg's 1, 5 and 15 minute load averages when the run started. */
   loadAverage: string;
   /** ISO 8601, when the run started. */
