@@ -27,6 +27,7 @@ import {
 import { ChunkedDecoder } from "./http.ts";
 import type { Handler, ServeHandlerInfo } from "./types.ts";
 import { staticBody } from "./body.ts";
+import { absoluteFormUrl, createRequest, originFormUrl } from "./request.ts";
 
 /** Time limits in milliseconds. */
 export interface Timeouts {
@@ -438,34 +439,20 @@ export class Connection {
   }
 
   #toRequest(head: RequestHead, body: BodyState | null): Request {
-    let url: string;
-    if (head.form === "absolute") {
-      url = head.target; // RFC 9112 §3.2.2: the target's authority overrides Host.
-    } else {
-      const host = head.host || hostOf(this.conn.localAddr as Deno.NetAddr);
-      url = `${this.#cfg.scheme}://${host}${head.target}`;
-    }
-    let request: Request;
-    try {
-      if (body === null || head.method === "GET" || head.method === "HEAD") {
-        // Fetch cannot give a GET or HEAD request a body, and content there has no defined
-        // meaning (RFC 9110 §9.3.1, §9.3.2): as with Deno.serve, the handler sees none and what
-        // was sent is drained like any unread body. Passing only the URL skips converting an
-        // init dictionary, the costliest part of the constructor; GET is the default method.
-        request = head.method === "GET"
-          ? new Request(url)
-          : new Request(url, { method: head.method });
-      } else {
-        const init = { method: head.method, body: body.stream, duplex: "half" };
-        request = new Request(url, init as RequestInit);
-      }
-    } catch {
-      // A Host or target the URL parser refuses (e.g. an unbalanced "[").
-      throw new HttpError(400, "invalid request target or Host");
-    }
-    const headers = request.headers;
-    for (const [name, value] of head.headers) headers.append(name, value);
-    return request;
+    const url = head.form === "absolute"
+      ? absoluteFormUrl(head.target) // RFC 9112 §3.2.2: the target's authority overrides Host.
+      : originFormUrl(
+        this.#cfg.scheme,
+        head.host || hostOf(this.conn.localAddr as Deno.NetAddr),
+        head.target,
+      );
+    // Fetch cannot give a GET or HEAD request a body, and content there has no defined meaning
+    // (RFC 9110 §9.3.1, §9.3.2): as with Deno.serve, the handler sees none and what was sent is
+    // drained like any unread body.
+    const stream = body === null || head.method === "GET" || head.method === "HEAD"
+      ? null
+      : body.stream;
+    return createRequest(head.method, url, head.headers, stream);
   }
 
   async #handlerFailed(error: unknown, request: Request): Promise<Response> {
