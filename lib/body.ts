@@ -1,5 +1,6 @@
 /**
- * A fast path for response bodies that are already in memory.
+ * Fast paths for reading a handler's `Response`: bodies that are already in memory, and the
+ * header fields.
  *
  * A `Response` built from a string or bytes holds them in memory, but the only public way to
  * read them is through `response.body`, a `ReadableStream` created on demand and read with two
@@ -8,6 +9,10 @@
  * at start-up it probes what the runtime stores and only uses what it finds exactly as expected.
  * If a Deno release stores bodies differently, the probe fails and every body takes the public
  * stream path, which is always correct, only slower.
+ *
+ * Header fields: iterating `response.headers` sorts and lower-cases a copy of the list through a
+ * WebIDL iterator. The runtime's own list, in the order the handler set the fields, is what
+ * `Deno.serve` writes; `responseFields` returns it, after the same kind of probe.
  *
  * @module
  */
@@ -19,7 +24,16 @@ interface InnerBody {
 interface Probe {
   inner: symbol;
   lazy: symbol;
+  /** The response's `Headers`, null until something reads `response.headers`. */
+  headers: symbol;
+  /** The content type of a lazily built body (`Response.json`), null for plain text. */
+  lazyType: symbol;
 }
+
+type Fields = [name: string, value: string][];
+
+/** What a `new Response(text)` nobody has looked at holds as its only field. */
+const TEXT_FIELDS: Fields = [["content-type", "text/plain;charset=UTF-8"]];
 
 function find(response: Response, description: string): symbol | undefined {
   return Object.getOwnPropertySymbols(response).find((s) => s.description === description);
@@ -31,7 +45,9 @@ function probe(): Probe | null {
     const bytes = new Response(new Uint8Array([7, 8]));
     const inner = find(bytes, "response");
     const lazy = find(text, "lazy static body");
-    if (inner === undefined || lazy === undefined) return null;
+    const headers = find(text, "headers");
+    const lazyType = find(text, "lazy static content type");
+    if (!inner || !lazy || !headers || !lazyType) return null;
     // deno-lint-ignore no-explicit-any
     if ((text as any)[lazy] !== "probe") return null;
     // deno-lint-ignore no-explicit-any
@@ -46,10 +62,56 @@ function probe(): Probe | null {
     text.body;
     // deno-lint-ignore no-explicit-any
     if ((text as any)[lazy] !== null && (text as any)[lazy] !== undefined) return null;
-    return { inner, lazy };
+    const found = { inner, lazy, headers, lazyType };
+    if (!fieldsMatch(found)) return null;
+    return found;
   } catch {
     return null;
   }
+}
+
+/** The fields of `response` by our reading of its internals, or undefined. */
+function fieldsOf(found: Probe, response: Response): Fields | undefined {
+  // deno-lint-ignore no-explicit-any
+  const r = response as any;
+  const list = r[found.inner]?.headerList;
+  if (!Array.isArray(list)) return undefined;
+  // Nobody has read the headers of a lazily built body: the runtime keeps its content type aside.
+  if (r[found.headers] === null && typeof r[found.lazy] === "string" && list.length === 0) {
+    const type = r[found.lazyType];
+    return type === null ? TEXT_FIELDS : [["content-type", type]];
+  }
+  // Reading `headers` moves any field kept aside into the list, which `Headers` then shares.
+  response.headers;
+  return list;
+}
+
+/** Whether `fieldsOf` gives what the public iterator gives, for the kinds of responses we know. */
+function fieldsMatch(found: Probe): boolean {
+  const samples = () => {
+    const changed = new Response("x", { status: 201, headers: { "X-A": "1" } });
+    changed.headers.append("x-b", "2");
+    changed.headers.set("x-a", "3");
+    changed.headers.delete("content-type");
+    return [
+      new Response("text"),
+      Response.json({ a: 1 }),
+      new Response(new Uint8Array(1)),
+      new Response(null, { status: 204 }),
+      new Response("x", { headers: { "Content-Type": "text/html", "Set-Cookie": "a=1" } }),
+      Response.redirect("http://probe.invalid/", 302),
+      changed,
+    ];
+  };
+  const normal = (fields: Iterable<[string, string]>) =>
+    JSON.stringify([...fields].map(([n, v]) => [n.toLowerCase(), v]).sort());
+  const ours = samples();
+  const theirs = samples();
+  for (let i = 0; i < ours.length; i++) {
+    const fields = fieldsOf(found, ours[i]);
+    if (fields === undefined || normal(fields) !== normal(theirs[i].headers)) return false;
+  }
+  return true;
 }
 
 const found = probe();
@@ -75,4 +137,15 @@ export function staticBody(response: Response): string | Uint8Array | null | und
   if (typeof source.body === "string") return source.body;
   if (!(source.body instanceof Uint8Array)) return undefined;
   return source.body;
+}
+
+/**
+ * The header fields of `response` as the handler set them: names as given (not lower-cased),
+ * repeated fields not combined, in the order they were set. Undefined when the runtime's
+ * internals are not as expected: iterate `response.headers` instead. Do not change the list.
+ */
+export function responseFields(
+  response: Response,
+): readonly (readonly [string, string])[] | undefined {
+  return found === null ? undefined : fieldsOf(found, response);
 }

@@ -26,7 +26,7 @@ import {
 } from "./http.ts";
 import { ChunkedDecoder } from "./http.ts";
 import type { Handler, ServeHandlerInfo } from "./types.ts";
-import { staticBody } from "./body.ts";
+import { responseFields, staticBody } from "./body.ts";
 import { absoluteFormUrl, createRequest, originFormUrl } from "./request.ts";
 
 /** Time limits in milliseconds. */
@@ -87,6 +87,7 @@ const READ_BUFFER_SIZE = 4 * 1024;
 const OUT_HIGH_WATER = 64 * 1024;
 /** Chunks larger than this are written directly instead of being copied into the queue. */
 const COPY_LIMIT = 16 * 1024;
+const ASCII = /^[\x00-\x7f]*$/;
 /** How long, and how much, to read and discard after an error response before closing. */
 const LINGER_MS = 500;
 const LINGER_BYTES = 64 * 1024;
@@ -711,7 +712,8 @@ export class Connection {
     let declaredLength = -1;
     let hasDate = false;
     let hasServer = false;
-    for (const [name, value] of response.headers) {
+    for (const [given, value] of responseFields(response) ?? response.headers) {
+      const name = given.toLowerCase();
       if (CONNECTION_MANAGED.has(name)) {
         if (name === "content-length" && /^[0-9]+$/.test(value)) declaredLength = Number(value);
         else if (name === "connection" && /(^|[\s,])close($|[\s,])/i.test(value)) {
@@ -730,7 +732,12 @@ export class Connection {
     let done = true;
     let reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
     let next: Promise<ReadableStreamReadResult<Uint8Array>> | null = null;
-    if (inMemory !== undefined) {
+    // Short ASCII text is copied straight into the output buffer, with no encoded copy of it.
+    let ascii: string | null = null;
+    if (typeof inMemory === "string" && inMemory.length <= COPY_LIMIT && ASCII.test(inMemory)) {
+      ascii = inMemory;
+      total = inMemory.length;
+    } else if (inMemory !== undefined) {
       const bytes = typeof inMemory === "string" ? utf8(inMemory) : inMemory;
       if (bytes !== null && bytes.length > 0) chunks.push(bytes);
       total = bytes?.length ?? 0;
@@ -771,7 +778,10 @@ export class Connection {
       // must not.
       if (status !== 204 && status >= 200) {
         if (declaredLength >= 0) fields += `content-length: ${declaredLength}\r\n`;
-        else if (done && head.method === "HEAD" && (reader !== null || inMemory)) {
+        else if (
+          done && head.method === "HEAD" &&
+          (reader !== null || (inMemory !== undefined && inMemory !== null))
+        ) {
           fields += `content-length: ${total}\r\n`;
         }
       }
@@ -803,6 +813,7 @@ export class Connection {
     try {
       if (done) {
         // All in memory: it goes out with the head, in the same write when small.
+        if (ascii !== null) this.#queueText(ascii);
         for (const chunk of chunks) {
           if (chunk.length <= COPY_LIMIT) this.#queue(chunk);
           else await this.#writeDirect(chunk);
