@@ -87,7 +87,8 @@ const READ_BUFFER_SIZE = 4 * 1024;
 const OUT_HIGH_WATER = 64 * 1024;
 /** Chunks larger than this are written directly instead of being copied into the queue. */
 const COPY_LIMIT = 16 * 1024;
-const ASCII = /^[\x00-\x7f]*$/;
+/** Text that is the same in UTF-8 and ISO-8859-1: nothing above U+007F. */
+const ASCII = /^[^\u0080-\uffff]*$/;
 /** How long, and how much, to read and discard after an error response before closing. */
 const LINGER_MS = 500;
 const LINGER_BYTES = 64 * 1024;
