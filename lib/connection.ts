@@ -87,6 +87,8 @@ const READ_BUFFER_SIZE = 4 * 1024;
 const OUT_HIGH_WATER = 64 * 1024;
 /** Chunks larger than this are written directly instead of being copied into the queue. */
 const COPY_LIMIT = 16 * 1024;
+/** Queued response text is encoded into the output buffer once it reaches this length. */
+const TEXT_BATCH = 4 * 1024;
 /** Text that is the same in UTF-8 and ISO-8859-1: nothing above U+007F. */
 const ASCII = /^[^\u0080-\uffff]*$/;
 /** How long, and how much, to read and discard after an error response before closing. */
@@ -188,6 +190,8 @@ export class Connection {
 
   #out: Uint8Array | null = null;
   #outLen = 0;
+  /** Response text queued after the `#outLen` bytes, not yet encoded (see `#queueText`). */
+  #text = "";
   /** The buffer the in-flight write is sending from; it becomes the next `#out`. */
   #spare: Uint8Array | null = null;
   #writing: Promise<void> | null = null;
@@ -326,7 +330,8 @@ export class Connection {
         this.#buf = bigger;
       }
     }
-    const n = await this.conn.read(this.#buf.subarray(this.#end));
+    // The whole buffer when empty: no view object to make, the usual case between requests.
+    const n = await this.conn.read(this.#end === 0 ? this.#buf : this.#buf.subarray(this.#end));
     if (n !== null) this.#end += n;
     return n;
   }
@@ -390,7 +395,7 @@ export class Connection {
           response = result;
         } else {
           // A slow handler must not hold back the responses queued before it.
-          if (this.#outLen > 0) await this.#send();
+          if (this.#queued > 0) await this.#send();
           response = await result;
           if (!(response instanceof Response)) {
             throw new TypeError("the handler did not return a Response");
@@ -584,15 +589,33 @@ export class Connection {
 
   /** Appends bytes to the output queue. */
   #queue(bytes: Uint8Array): void {
+    this.#encodeText();
     const out = this.#reserve(bytes.length);
     out.set(bytes, this.#outLen);
     this.#outLen += bytes.length;
   }
 
-  /** Appends ISO-8859-1 text (a response head) to the output queue. */
+  /**
+   * Appends ISO-8859-1 text (a response head) to the output queue. Text is gathered as a string
+   * and encoded once, when bytes follow it or it is sent: encoding is a call into the runtime,
+   * and a batch of pipelined responses would otherwise make two of them per response.
+   */
   #queueText(text: string): void {
+    this.#text += text;
+    if (this.#text.length >= TEXT_BATCH) this.#encodeText();
+  }
+
+  #encodeText(): void {
+    const text = this.#text;
+    if (text.length === 0) return;
+    this.#text = "";
     const out = this.#reserve(text.length);
     this.#outLen += encodeLatin1Into(text, out, this.#outLen);
+  }
+
+  /** Bytes waiting to be sent. */
+  get #queued(): number {
+    return this.#outLen + this.#text.length;
   }
 
   /** The output buffer, with room for `n` more bytes. */
@@ -610,7 +633,7 @@ export class Connection {
   /** Lets an idle connection drop its output buffers (the server's reaper calls this). */
   releaseBuffers(): void {
     if (!this.#idle) return;
-    if (this.#outLen === 0) this.#out = null;
+    if (this.#queued === 0) this.#out = null;
     if (this.#writing === null) this.#spare = null;
   }
 
@@ -622,6 +645,7 @@ export class Connection {
     // A loop: a request body's reader (100 Continue) and the connection loop may both be here,
     // and whichever resumes second must not start a write beside the first one's.
     while (this.#writing !== null) await this.#writing;
+    this.#encodeText();
     if (this.#outLen === 0) return;
     const out = this.#out!;
     const data = out.subarray(0, this.#outLen);
@@ -633,7 +657,7 @@ export class Connection {
       () => {
         this.#writing = null;
         // Shutdown came while idle with this write in flight: it is out, so close now.
-        if (this.#closing && this.#idle && this.#outLen === 0) this.abort();
+        if (this.#closing && this.#idle && this.#queued === 0) this.abort();
       },
       () => {
         // The loop learns of it from its next read or write on the closed socket.
@@ -807,7 +831,7 @@ export class Connection {
 
     if (framing === "none") {
       if (reader !== null && !done) await reader.cancel().catch(() => {});
-      if (this.#outLen >= OUT_HIGH_WATER) await this.#send();
+      if (this.#queued >= OUT_HIGH_WATER) await this.#send();
       return { keepAlive, bytes: 0 };
     }
 
@@ -820,7 +844,7 @@ export class Connection {
           else await this.#writeDirect(chunk);
         }
         if (framing === "close") await this.#flush();
-        else if (this.#outLen >= OUT_HIGH_WATER) await this.#send();
+        else if (this.#queued >= OUT_HIGH_WATER) await this.#send();
         return { keepAlive, bytes: total };
       }
       const sent = await this.#stream(reader!, next, chunks, framing, length);

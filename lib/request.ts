@@ -34,6 +34,8 @@ const ORIGIN_CACHE_SIZE = 64;
 /** `scheme://host` as sent, to the same as the URL parser serialises it (or null: invalid). */
 const origins = new Map<string, string | null>();
 
+let last = { scheme: "", host: "", origin: null as string | null };
+
 function normalOrigin(raw: string): string | null {
   let origin = origins.get(raw);
   if (origin !== undefined) return origin;
@@ -56,7 +58,11 @@ function normalOrigin(raw: string): string | null {
  * `HttpError` when the URL parser refuses the host or the target.
  */
 export function originFormUrl(scheme: string, host: string, target: string): string {
-  const origin = normalOrigin(`${scheme}://${host}`);
+  // Most requests carry the Host of the one before: skip building the cache key for them.
+  if (host !== last.host || scheme !== last.scheme) {
+    last = { scheme, host, origin: normalOrigin(`${scheme}://${host}`) };
+  }
+  const origin = last.origin;
   if (origin === null) throw new HttpError(400, "invalid Host header");
   const q = target.indexOf("?");
   const path = q === -1 ? target : target.slice(0, q);
