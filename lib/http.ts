@@ -118,6 +118,12 @@ for (let c = 0x41; c <= 0x5a; c++) HOST_CHAR[c] = HOST_CHAR[c + 0x20] = 1;
 /** Bytes to a string, one char per byte: header bytes are ISO-8859-1 (RFC 9110 §5.5). */
 export function latin1(bytes: Uint8Array, start = 0, end = bytes.length): string {
   const CHUNK = 4096; // keeps the spread below engine argument limits
+  if (end - start <= 16) {
+    // Methods, short targets and values: a loop beats making a view to spread.
+    let s = "";
+    for (let i = start; i < end; i++) s += String.fromCharCode(bytes[i]);
+    return s;
+  }
   if (end - start <= CHUNK) {
     return String.fromCharCode.apply(null, bytes.subarray(start, end) as unknown as number[]);
   }
