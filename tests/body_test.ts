@@ -1,0 +1,98 @@
+/**
+ * Tests for `lib/body.ts`: what the fast paths read from a `Response` is what the public API
+ * gives, and the wire shows the fields as the handler set them.
+ */
+import assert from "node:assert/strict";
+import { fastBodiesAvailable, responseFields, staticBody } from "../lib/body.ts";
+import { RawClient, text, withServer } from "./_raw.ts";
+
+Deno.test("the fast paths are in use on this Deno (if not, lib/body.ts needs updating)", () => {
+  assert.equal(fastBodiesAvailable, true);
+});
+
+Deno.test("staticBody: in-memory bodies as given, streams and used bodies left alone", async () => {
+  const bytes = new Uint8Array([1, 2, 3]);
+  assert.equal(staticBody(new Response("text")), "text");
+  assert.equal(staticBody(new Response("text", { status: 201 })), "text");
+  assert.equal(staticBody(Response.json({ a: 1 })), '{"a":1}');
+  assert.deepEqual(staticBody(new Response(bytes)), bytes);
+  assert.equal(staticBody(new Response(null, { status: 204 })), null);
+  assert.equal(staticBody(new Response(new ReadableStream())), undefined);
+  const used = new Response("read already");
+  await used.text();
+  assert.equal(staticBody(used), undefined);
+  const streamed = new Response("its stream was taken");
+  streamed.body;
+  assert.equal(staticBody(streamed), undefined);
+});
+
+/** Fields as the public iterator shows them: lower-cased, sorted, repeats joined. */
+function publicView(fields: readonly (readonly [string, string])[]): [string, string][] {
+  return [...new Headers(fields.map(([n, v]) => [n, v]))];
+}
+
+const RESPONSES: [string, () => Response][] = [
+  ["plain text", () => new Response("hello")],
+  ["JSON", () => Response.json([1, 2])],
+  ["bytes", () => new Response(new Uint8Array(4))],
+  ["no body", () => new Response(null, { status: 304, headers: { etag: '"x"' } })],
+  ["redirect", () => Response.redirect("http://a.test/next", 307)],
+  [
+    "init headers",
+    () =>
+      new Response("x", { headers: { "Content-Type": "text/html", "X-Frame-Options": "DENY" } }),
+  ],
+  ["changed after construction", () => {
+    const response = new Response("x", { headers: { "x-a": "1" } });
+    response.headers.set("x-a", "2");
+    response.headers.append("vary", "origin");
+    response.headers.append("vary", "accept-encoding");
+    response.headers.delete("content-type");
+    return response;
+  }],
+  ["cookies", () => {
+    const response = new Response("x");
+    response.headers.append("set-cookie", "a=1");
+    response.headers.append("set-cookie", "b=2");
+    return response;
+  }],
+];
+
+for (const [name, make] of RESPONSES) {
+  Deno.test(`responseFields gives the public fields: ${name}`, () => {
+    const fields = responseFields(make());
+    assert.ok(fields !== undefined);
+    assert.deepEqual(publicView(fields), [...make().headers]);
+  });
+}
+
+Deno.test("responseFields keeps the handler's order and repeated fields", () => {
+  const response = new Response("x", { headers: [["X-Z", "1"], ["x-a", "2"], ["X-Z", "3"]] });
+  assert.deepEqual(responseFields(response)?.filter(([n]) => n.toLowerCase() !== "content-type"), [
+    ["X-Z", "1"],
+    ["x-a", "2"],
+    ["X-Z", "3"],
+  ]);
+});
+
+Deno.test("responseFields does not consume the body", async () => {
+  const response = new Response("still here");
+  responseFields(response);
+  assert.equal(await response.text(), "still here");
+});
+
+Deno.test("connection: response fields go out in the handler's order, repeats on their own lines", async () => {
+  await withServer(() => {
+    const response = new Response("ok", { headers: [["X-Z", "1"], ["X-A", "2"]] });
+    response.headers.append("x-z", "3");
+    return response;
+  }, async (port) => {
+    await using client = await RawClient.connect(port);
+    await client.write("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    const response = await client.response();
+    assert.equal(text(response), "ok");
+    const mine = response.fields.filter(([n]) => n.startsWith("x-"));
+    assert.deepEqual(mine, [["x-z", "1"], ["x-a", "2"], ["x-z", "3"]]);
+    assert.match(response.head, /\r\nx-z: 1\r\n/, "names are written lower-cased");
+  });
+});
