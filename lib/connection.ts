@@ -206,6 +206,8 @@ export class Connection {
   #closed = false;
   /** Closed by us (timeout, shutdown deadline, failed write): errors that follow are expected. */
   #aborted = false;
+  /** Whether the last request's body was left partly unread. */
+  #bodyLeft = false;
   /** The response body being streamed, if any. */
   #streaming: ReadableStreamDefaultReader<Uint8Array> | null = null;
 
@@ -259,18 +261,19 @@ export class Connection {
   /** Runs the connection to its end. Never rejects. */
   async serve(): Promise<void> {
     try {
-      let closedByUs = false;
+      let mayHaveMore = false;
       for (;;) {
         const head = await this.#readHead();
         if (head === null) break;
         if (!await this.#exchange(head)) {
-          closedByUs = true;
+          // A client that asked to close, and whose request was read in full, has nothing more
+          // to send. Any other may have (pipelined requests, an unread body): see #linger.
+          mayHaveMore = head.keepAlive || this.#bodyLeft || this.#start < this.#end;
           break;
         }
       }
       await this.#flush();
-      // The client may have sent more (pipelined requests, an unread body): see #linger.
-      if (closedByUs) await this.#linger();
+      if (mayHaveMore) await this.#linger();
     } catch (error) {
       await this.#fail(error);
     } finally {
@@ -430,6 +433,7 @@ export class Connection {
     keepAlive = sent.keepAlive;
     if (body !== null) {
       if (keepAlive && !body.done) keepAlive = await this.#drainBody(body);
+      this.#bodyLeft = !body.done;
       body.detached = true;
     }
     this.#cfg.onExchange?.({

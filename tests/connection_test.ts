@@ -119,6 +119,39 @@ Deno.test("connection: an HTTP/1.1 request with Connection: close ends the conne
   });
 });
 
+// Closing a socket with unread input makes the kernel answer the client's next bytes with RST, and
+// a client still sending (an upload the handler refused, pipelined requests) may then fail before
+// it reads the response. So when the client may still be sending, the server stops writing but
+// reads and discards for a while before closing (#linger): the client's writes keep succeeding.
+for (
+  const [what, request] of [
+    [
+      "a request pipelined after Connection: close",
+      `GET /last HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n${GET("/after")}`,
+    ],
+    [
+      "an upload still being sent",
+      "POST /upload HTTP/1.1\r\nHost: a\r\nConnection: close\r\nContent-Length: 100000\r\n\r\nxxxx",
+    ],
+  ] as const
+) {
+  Deno.test(`connection: ${what} is not reset after the response (linger)`, async () => {
+    await withServer(() => new Response("answered"), async (port) => {
+      await using client = await RawClient.connect(port);
+      await client.write(request);
+      const response = await client.response();
+      assert.equal(text(response), "answered");
+      assert.equal(field(response, "connection"), "close");
+      for (let i = 0; i < 3; i++) {
+        await client.write("x".repeat(8 * 1024));
+        await sleep(30);
+      }
+      await client.closedByServer();
+      assert.equal(client.reset, false, "closed with a FIN, not a reset");
+    });
+  });
+}
+
 Deno.test("connection: a client's half-close still gets every pipelined response", async () => {
   await withServer(echo, async (port) => {
     await using client = await RawClient.connect(port);
