@@ -222,7 +222,7 @@ async function route(request: Request, options: ServeDirOptions): Promise<Respon
     }
     throw error;
   }
-  if (!guard(path)) return notFound();
+  if (!guard(path, info)) return notFound();
 
   if (info.isDirectory) {
     if (!url.pathname.endsWith("/")) {
@@ -233,7 +233,7 @@ async function route(request: Request, options: ServeDirOptions): Promise<Respon
     }
     const index = `${path}/index.html`;
     const indexInfo = statOrNull(index);
-    if (indexInfo?.isFile && guard(index)) {
+    if (indexInfo?.isFile && guard(index, indexInfo)) {
       return await fileResponse(request, index, indexInfo, options, guard);
     }
     if (options.listing === false) return notFound();
@@ -290,8 +290,22 @@ async function realRoot(fsRoot: string): Promise<string> {
   return root;
 }
 
-/** Whether a path that exists may be served (every file opened goes through it first). */
-type Guard = (path: string) => boolean;
+/**
+ * Whether a path that exists may be served (every file opened goes through it first). Given the
+ * path's fresh `stat`, a path that passed before and still names the same file (device, inode,
+ * mtime) passes without resolving it again.
+ */
+type Guard = (path: string, info?: Deno.FileInfo) => boolean;
+
+/** Paths the guard let through, with the identity of the file they named then. */
+const verified = new Map<string, string>();
+const VERIFIED_ENTRIES = 4096;
+
+function identity(info: Deno.FileInfo | undefined): string | null {
+  // Without an inode (Windows) a file cannot be told apart from one swapped in its place.
+  if (info?.ino === null || info?.ino === undefined) return null;
+  return `${info.dev}:${info.ino}:${info.mtime?.getTime()}`;
+}
 
 /**
  * Resolves symlinks: the real path must lie inside the root, unless `followSymlinks`, and, unless
@@ -301,18 +315,33 @@ type Guard = (path: string) => boolean;
  */
 function rootGuard(root: string, options: ServeDirOptions): Guard {
   if (options.followSymlinks && options.dotfiles) return () => true;
-  return (path) => {
+  const policy = `${options.followSymlinks ? "s" : "-"}${options.dotfiles ? "d" : "-"}:`;
+  const check = (path: string) => {
     const real = slashes(Deno.realPathSync(path));
     if (real !== root && !real.startsWith(`${root}/`)) return options.followSymlinks === true;
     return options.dotfiles === true ||
       !real.slice(root.length).split("/").some((s) => s.startsWith("."));
   };
+  return (path, info) => {
+    // Resolving every component costs more than the rest of serving a cached file. If the path
+    // still names the file that passed (a link swapped in would name another inode, or the same
+    // file, which was allowed), the verdict stands.
+    const id = identity(info);
+    const key = policy + path;
+    if (id !== null && verified.get(key) === id) return true;
+    const ok = check(path);
+    if (ok && id !== null) {
+      if (verified.size >= VERIFIED_ENTRIES) verified.clear();
+      verified.set(key, id);
+    }
+    return ok;
+  };
 }
 
 /** The guard's verdict, with a path that vanished or loops counted as not allowed. */
-function allowed(guard: Guard, path: string): boolean {
+function allowed(guard: Guard, path: string, info?: Deno.FileInfo): boolean {
   try {
-    return guard(path);
+    return guard(path, info);
   } catch {
     return false;
   }
@@ -339,7 +368,7 @@ async function spaIndex(
 ): Promise<Response> {
   const index = `${root}/index.html`;
   const info = Deno.statSync(index);
-  if (!info.isFile || !guard(index)) return notFound();
+  if (!info.isFile || !guard(index, info)) return notFound();
   const response = await fileResponse(request, index, info, options, guard);
   response.headers.append("vary", "Accept");
   return response;
@@ -508,7 +537,7 @@ function precompressed(
   const info = statOrNull(sibling);
   if (info === null || !info.isFile) return null;
   if ((info.mtime?.getTime() ?? 0) < (source.mtime?.getTime() ?? 0)) return null;
-  if (guard !== null && !allowed(guard, sibling)) return null;
+  if (guard !== null && !allowed(guard, sibling, info)) return null;
   return { path: sibling, info };
 }
 

@@ -259,6 +259,28 @@ test("static: symlinks inside the root are served; outside only with followSymli
   assert.equal((await fetchDir("/env-link.txt", {}, both)).text, "PASSWORD=1\n");
 });
 
+test("static: a served path later swapped for a link out of the root is refused", async () => {
+  // The guard remembers paths it let through; the memory must not outlive the file it named.
+  await Deno.mkdir(`${root}/swap/dir`, { recursive: true });
+  await Deno.writeTextFile(`${root}/swap/file.txt`, "inside\n");
+  await Deno.writeTextFile(`${root}/swap/dir/secret.txt`, "inside too\n");
+  try {
+    assert.equal((await fetchDir("/swap/file.txt")).text, "inside\n");
+    assert.equal((await fetchDir("/swap/dir/secret.txt")).text, "inside too\n");
+    await Deno.remove(`${root}/swap/file.txt`);
+    await Deno.symlink(`${base}/secret.txt`, `${root}/swap/file.txt`);
+    await Deno.remove(`${root}/swap/dir`, { recursive: true });
+    await Deno.symlink(`${base}/outside-dir`, `${root}/swap/dir`);
+    for (const path of ["/swap/file.txt", "/swap/dir/secret.txt"]) {
+      const { response, text } = await fetchDir(path);
+      assert.equal(response.status, 404, path);
+      assert.ok(!text.includes(SECRET), path);
+    }
+  } finally {
+    await Deno.remove(`${root}/swap`, { recursive: true });
+  }
+});
+
 test("static: dotfiles and dot-directories only with dotfiles: true", async () => {
   const options = { ...opts, dotfiles: true };
   assert.equal((await fetchDir("/.env", {}, options)).text, "PASSWORD=1\n");
