@@ -88,6 +88,11 @@ const BODY_READ_SIZE = 64 * 1024;
 const IDLE_BUFFER_SIZE = 1024;
 /** The working read buffer, for heads and chunked bodies; it grows up to the head limit. */
 const READ_BUFFER_SIZE = 4 * 1024;
+/**
+ * Initial output buffer; it grows for larger responses. Small, because an idle connection keeps
+ * it until the reaper's next pass (and its memory stays resident after).
+ */
+const OUT_BUFFER_SIZE = 1024;
 /** Queued response bytes that trigger a write even if more pipelined requests wait. */
 const OUT_HIGH_WATER = 64 * 1024;
 /** Chunks larger than this are written directly instead of being copied into the queue. */
@@ -617,7 +622,7 @@ export class Connection {
   /** The output buffer, with room for `n` more bytes. */
   #reserve(n: number): Uint8Array {
     let out = this.#out;
-    if (out === null) out = this.#out = new Uint8Array(Math.max(READ_BUFFER_SIZE, n));
+    if (out === null) out = this.#out = new Uint8Array(Math.max(OUT_BUFFER_SIZE, n));
     if (out.length - this.#outLen < n) {
       const bigger = new Uint8Array(Math.max(out.length * 2, this.#outLen + n));
       bigger.set(out.subarray(0, this.#outLen));
