@@ -81,8 +81,18 @@ export interface ConnectionConfig {
 
 /** Body bytes read per `conn.read` when a body is not already buffered. */
 const BODY_READ_SIZE = 64 * 1024;
-/** Initial read buffer; it grows for larger heads, up to the head limit. */
+/**
+ * The read buffer a connection waits for its next request in: what an idle connection holds.
+ * Most heads (and wrk's 16 pipelined GETs) fit; if not, the rest goes to the working buffer.
+ */
+const IDLE_BUFFER_SIZE = 1024;
+/** The working read buffer, for heads and chunked bodies; it grows up to the head limit. */
 const READ_BUFFER_SIZE = 4 * 1024;
+/**
+ * Initial output buffer; it grows for larger responses. Small, because an idle connection keeps
+ * it until the reaper's next pass (and its memory stays resident after).
+ */
+const OUT_BUFFER_SIZE = 1024;
 /** Queued response bytes that trigger a write even if more pipelined requests wait. */
 const OUT_HIGH_WATER = 64 * 1024;
 /** Chunks larger than this are written directly instead of being copied into the queue. */
@@ -184,9 +194,14 @@ export class Connection {
   readonly #cfg: ConnectionConfig;
   readonly #parser: RequestHeadParser;
 
-  #buf = new Uint8Array(READ_BUFFER_SIZE);
+  /** The buffer bytes are read into: `#idleBuf` or `#work`; `[#start, #end)` is unread. */
+  #buf: Uint8Array;
   #start = 0;
   #end = 0;
+  /** Where a connection with nothing buffered waits for its next request. */
+  readonly #idleBuf = new Uint8Array(IDLE_BUFFER_SIZE);
+  /** The working buffer, made when needed and dropped when idle (see releaseBuffers). */
+  #work: Uint8Array | null = null;
 
   #out: Uint8Array | null = null;
   #outLen = 0;
@@ -215,6 +230,7 @@ export class Connection {
     this.conn = conn;
     this.#cfg = config;
     this.#parser = new RequestHeadParser(config.limits);
+    this.#buf = this.#idleBuf;
     this.info = { remoteAddr: conn.remoteAddr as Deno.NetAddr };
     if ("setNoDelay" in conn) {
       // Nagle would hold back the second segment of a response for ~40 ms (darkhttpd PR #7).
@@ -320,23 +336,33 @@ export class Connection {
 
   // ---- Reading ----------------------------------------------------------------------------
 
-  /** Reads more bytes into the buffer, compacting or growing it first if it is full. */
-  async #read(): Promise<number | null> {
-    if (this.#end === this.#buf.length) {
-      if (this.#start > 0) {
-        this.#buf.copyWithin(0, this.#start, this.#end);
-        this.#end -= this.#start;
-        this.#start = 0;
-      } else {
-        const bigger = new Uint8Array(this.#buf.length * 2);
-        bigger.set(this.#buf);
-        this.#buf = bigger;
-      }
+  /**
+   * Reads more bytes into the buffer. With nothing buffered between requests (`waiting`), that is
+   * the small idle buffer; otherwise the working buffer, compacted or grown first if full.
+   */
+  async #read(waiting = false): Promise<number | null> {
+    if (waiting && this.#start === this.#end) {
+      this.#buf = this.#idleBuf;
+      this.#start = this.#end = 0;
+    } else if (this.#buf === this.#idleBuf) {
+      this.#moveTo(this.#work ??= new Uint8Array(READ_BUFFER_SIZE));
+    } else if (this.#end === this.#buf.length) {
+      if (this.#start > 0) this.#moveTo(this.#buf);
+      else this.#moveTo(this.#work = new Uint8Array(this.#buf.length * 2));
     }
     // The whole buffer when empty: no view object to make, the usual case between requests.
     const n = await this.conn.read(this.#end === 0 ? this.#buf : this.#buf.subarray(this.#end));
     if (n !== null) this.#end += n;
     return n;
+  }
+
+  /** Moves the unread bytes to the start of `to` (which may be the current buffer). */
+  #moveTo(to: Uint8Array): void {
+    if (to === this.#buf) to.copyWithin(0, this.#start, this.#end);
+    else to.set(this.#buf.subarray(this.#start, this.#end));
+    this.#end -= this.#start;
+    this.#start = 0;
+    this.#buf = to;
   }
 
   #consume(n: number): void {
@@ -365,7 +391,7 @@ export class Connection {
       if (partial && headDeadline === 0) headDeadline = Date.now() + t.headerTimeout;
       this.#readDeadline = partial ? headDeadline : Date.now() + t.idleTimeout;
       this.#idle = !partial;
-      const n = await this.#read();
+      const n = await this.#read(!partial);
       this.#idle = false;
       if (n === null) {
         this.#readDeadline = Infinity;
@@ -625,7 +651,7 @@ export class Connection {
   /** The output buffer, with room for `n` more bytes. */
   #reserve(n: number): Uint8Array {
     let out = this.#out;
-    if (out === null) out = this.#out = new Uint8Array(Math.max(READ_BUFFER_SIZE, n));
+    if (out === null) out = this.#out = new Uint8Array(Math.max(OUT_BUFFER_SIZE, n));
     if (out.length - this.#outLen < n) {
       const bigger = new Uint8Array(Math.max(out.length * 2, this.#outLen + n));
       bigger.set(out.subarray(0, this.#outLen));
@@ -637,6 +663,8 @@ export class Connection {
   /** Lets an idle connection drop its output buffers (the server's reaper calls this). */
   releaseBuffers(): void {
     if (!this.#idle) return;
+    // Idle, it reads into the idle buffer: the working one is free.
+    this.#work = null;
     if (this.#queued === 0) this.#out = null;
     if (this.#writing === null) this.#spare = null;
   }

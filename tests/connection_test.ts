@@ -245,6 +245,88 @@ Deno.test("connection: a slow handler does not hold back the answers before it",
   });
 });
 
+// ---- Read buffers ------------------------------------------------------------------------------
+// A connection waits for its next request in a small buffer (1 KiB); what does not fit moves on
+// to a working buffer that grows up to the head limit.
+
+/** Answers with the path and the length of the X-Pad field. */
+const padLength: Handler = (request) =>
+  new Response(`${new URL(request.url).pathname} ${request.headers.get("x-pad")?.length ?? 0}`);
+
+const padded = (path: string, pad: number) =>
+  `GET ${path} HTTP/1.1\r\nHost: a\r\nX-Pad: ${"p".repeat(pad)}\r\n\r\n`;
+
+/** A head of exactly `size` bytes. */
+const headOf = (path: string, size: number) => padded(path, size - padded(path, 0).length);
+
+Deno.test("connection: heads larger than the idle buffer are parsed whole, up to the limit", async () => {
+  const max = DEFAULT_LIMITS.maxHeadBytes;
+  await withServer(padLength, async (port) => {
+    await using client = await RawClient.connect(port);
+    await client.write(GET("/0"));
+    assert.equal(text(await client.response()), "/0 0");
+    // Each head arrives at a connection that sat idle after answering.
+    for (const size of [1023, 1024, 1025, 3000, 9000, max]) {
+      const head = headOf(`/${size}`, size);
+      await client.write(head);
+      const pad = size - padded(`/${size}`, 0).length;
+      assert.equal(text(await client.response()), `/${size} ${pad}`, `a ${size}-byte head`);
+    }
+    // In pieces, split around the idle buffer's end.
+    await client.writeSplit(headOf("/split", 6000), [500, 1023, 1024, 1500, 4096], 1);
+    assert.equal(text(await client.response()), `/split ${6000 - padded("/split", 0).length}`);
+  });
+  await withServer(padLength, async (port) => {
+    await using client = await RawClient.connect(port);
+    await client.write(GET("/0"));
+    await client.response();
+    await client.write(headOf("/over", max + 1));
+    assert.equal((await client.response()).status, 431);
+  });
+});
+
+Deno.test("connection: pipelined requests across the idle buffer's end are answered in order", async () => {
+  await withServer(echo, async (port) => {
+    // The padding puts PIPELINE's requests and bodies across the 1 KiB mark.
+    for (const pad of [900, 950, 1000, 1010]) {
+      const batch = padded("/pad", pad) + PIPELINE;
+      await using client = await RawClient.connect(port);
+      await client.write(GET("/first"));
+      assert.equal(text(await client.response()), "GET /first []");
+      await client.write(batch);
+      const answers = await client.responses(5);
+      assert.deepEqual(answers.map(text), ["GET /pad []", ...PIPELINE_ANSWERS], `pad ${pad}`);
+    }
+    const batch = padded("/pad", 980) + PIPELINE;
+    for (let at = 1000; at < 1100; at += 3) {
+      await using client = await RawClient.connect(port);
+      await client.writeSplit(batch, [at], 1);
+      const answers = await client.responses(5);
+      assert.deepEqual(answers.map(text), ["GET /pad []", ...PIPELINE_ANSWERS], `split at ${at}`);
+    }
+  });
+});
+
+Deno.test("connection: a chunked body larger than the idle buffer follows a small head", async () => {
+  const body = Array.from({ length: 5000 }, (_, i) => String.fromCharCode(97 + i % 26)).join("");
+  let chunked = "";
+  for (let i = 0; i < body.length; i += 700) {
+    const chunk = body.slice(i, i + 700);
+    chunked += `${chunk.length.toString(16)}\r\n${chunk}\r\n`;
+  }
+  chunked += "0\r\n\r\n";
+  await withServer(echo, async (port) => {
+    await using client = await RawClient.connect(port);
+    await client.write(GET("/first"));
+    await client.response();
+    await client.write(
+      `POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n${chunked}${GET("/after")}`,
+    );
+    assert.equal(text(await client.response()), `POST /c [${body}]`);
+    assert.equal(text(await client.response()), "GET /after []");
+  });
+});
+
 // ---- HEAD, 204, 304 ---------------------------------------------------------------------------
 
 Deno.test("connection: HEAD gets GET's fields and Content-Length but no body", async () => {
@@ -1041,6 +1123,9 @@ class ScriptedConn {
   #written: Uint8Array[] = [];
   #held: { go: () => void; fail: () => void }[] = [];
 
+  /** The size of the buffer a read is waiting with for data, or null when none waits. */
+  waitingWith: number | null = null;
+
   push(data: string): void {
     this.#inbound.push(utf8(data));
     this.#wake?.();
@@ -1049,7 +1134,9 @@ class ScriptedConn {
   async read(buf: Uint8Array): Promise<number | null> {
     while (this.#inbound.length === 0) {
       if (this.closed) throw new Deno.errors.BadResource("closed");
+      this.waitingWith = buf.length;
       await new Promise<void>((resolve) => this.#wake = resolve);
+      this.waitingWith = null;
     }
     if (this.closed) throw new Deno.errors.BadResource("closed");
     const first = this.#inbound[0];
@@ -1148,4 +1235,18 @@ Deno.test("connection: shutdown while waiting for a write before reading closes 
   await within(served, "the connection to close once both answers are out", 500);
   assert.ok(conn.closed);
   assert.equal(answered(conn.written), 2);
+});
+
+Deno.test("connection: an idle connection waits in a 1 KiB buffer, even after a large head", async () => {
+  const { conn, connection } = scripted(padLength);
+  const served = connection.serve();
+  await waitFor(() => conn.waitingWith !== null, "the first read");
+  assert.ok(conn.waitingWith! <= 1024, `a new connection reads into ${conn.waitingWith} bytes`);
+  conn.push(padded("/big", 10_000));
+  await waitFor(() => answered(conn.written) === 1, "the answer");
+  await waitFor(() => conn.waitingWith !== null, "the wait for the next request");
+  assert.ok(conn.waitingWith! <= 1024, `an idle connection reads into ${conn.waitingWith} bytes`);
+  assert.match(conn.written, /\/big 10000$/);
+  connection.abort();
+  await within(served, "the connection to end");
 });
