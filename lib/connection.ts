@@ -27,6 +27,7 @@ import {
 import { ChunkedDecoder } from "./http.ts";
 import type { Handler, ServeHandlerInfo } from "./types.ts";
 import { staticBody } from "./body.ts";
+import { type ClaimedFileBody, claimFileBody, sendFileBody } from "./filebody.ts";
 import { absoluteFormUrl, createRequest, originFormUrl } from "./request.ts";
 
 /** Time limits in milliseconds. */
@@ -730,6 +731,7 @@ export class Connection {
     let done = true;
     let reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
     let next: Promise<ReadableStreamReadResult<Uint8Array>> | null = null;
+    let file: ClaimedFileBody | null = null;
     if (inMemory !== undefined) {
       const bytes = typeof inMemory === "string" ? utf8(inMemory) : inMemory;
       if (bytes !== null && bytes.length > 0) chunks.push(bytes);
@@ -737,6 +739,8 @@ export class Connection {
     } else if (response.body !== null && !withBody) {
       // Nothing of it goes out (HEAD, 204, 304): do not pull a stream only to throw it away.
       await response.body.cancel().catch(() => {});
+    } else if ((file = claimFileBody(response, declaredLength)) !== null) {
+      done = false; // sent below, straight from the file, with the declared length
     } else if (response.body !== null) {
       try {
         // Throws if the handler already read or locked the body.
@@ -811,6 +815,7 @@ export class Connection {
         else if (this.#outLen >= OUT_HIGH_WATER) await this.#send();
         return { keepAlive, bytes: total };
       }
+      if (file !== null) return { keepAlive, bytes: await this.#sendFile(file) };
       const sent = await this.#stream(reader!, next, chunks, framing, length);
       return { keepAlive, bytes: sent };
     } catch (error) {
@@ -819,6 +824,17 @@ export class Connection {
       if (!isConnectionGone(error) && !this.#aborted) this.#cfg.onInternalError(error);
       this.abort();
       throw new PeerClosed("while streaming a response");
+    }
+  }
+
+  /** Writes a static file's body from the file, not its stream (lib/filebody.ts). */
+  async #sendFile(file: ClaimedFileBody): Promise<number> {
+    // A connection aborted meanwhile cancels the stream, which closes the file.
+    this.#streaming = file.reader;
+    try {
+      return await sendFileBody(file, (bytes) => this.#writeDirect(bytes));
+    } finally {
+      this.#streaming = null;
     }
   }
 

@@ -16,6 +16,7 @@ import {
   compressStream,
   refusesIdentity,
 } from "./compress.ts";
+import { describeFileBody } from "./filebody.ts";
 
 /** Options for {@link serveDir}. */
 export interface ServeDirOptions {
@@ -575,7 +576,8 @@ async function fileResponse(
     if (size <= SMALL_FILE) {
       return new Response((await smallFile(rep.path, rep.info)).bytes, { headers });
     }
-    return new Response(fileStream(await openAt(rep.path, 0), 0, size), { headers });
+    const file = await openAt(rep.path, 0);
+    return describeFileBody(new Response(fileStream(file, 0, size), { headers }), file, size);
   }
 
   if (ranges.length === 1) {
@@ -583,7 +585,8 @@ async function fileResponse(
     headers.set("content-range", `bytes ${start}-${end}/${size}`);
     headers.set("content-length", String(end - start + 1));
     const file = await openAt(rep.path, start);
-    return new Response(fileStream(file, start, end + 1), { status: 206, headers });
+    const response = new Response(fileStream(file, start, end + 1), { status: 206, headers });
+    return describeFileBody(response, file, end - start + 1);
   }
 
   // Several ranges: multipart/byteranges, each part with its own Content-Range (§14.6).
