@@ -60,17 +60,33 @@ export function claimFileBody(response: Response, contentLength: number): Claime
  * are cheaper; a client that stops reading holds at most two blocks.
  */
 const BLOCK = 256 * 1024;
-/** Free blocks kept for the next responses, so steady downloads allocate nothing. */
-const POOL_SIZE = 16;
+/**
+ * Full blocks that may exist, in use or free (16 MiB). Every download gets one; a second one,
+ * which lets the next read overlap the write, only within this budget.
+ */
+const MAX_BLOCKS = (16 * 1024 * 1024) / BLOCK;
+/** Free full blocks, so steady downloads allocate nothing. */
 const pool: Uint8Array<ArrayBuffer>[] = [];
+let liveBlocks = 0;
 
-/** A block for up to `size` bytes: from the pool, or sized to fit when smaller than a block. */
-function takeBlock(size: number): Uint8Array<ArrayBuffer> {
-  return pool.pop() ?? new Uint8Array(Math.min(size, BLOCK));
+/**
+ * A block for up to `size` bytes: a free one, else a new one (sized to fit when smaller than a
+ * block, and never pooled). Null when `optional` and the budget is spent.
+ */
+function takeBlock(size: number, optional = false): Uint8Array<ArrayBuffer> | null {
+  const free = pool.pop();
+  if (free !== undefined) return free;
+  if (size < BLOCK) return new Uint8Array(size);
+  if (optional && liveBlocks >= MAX_BLOCKS) return null;
+  liveBlocks++;
+  return new Uint8Array(BLOCK);
 }
 
 function returnBlock(block: Uint8Array<ArrayBuffer>): void {
-  if (block.length === BLOCK && pool.length < POOL_SIZE) pool.push(block);
+  if (block.length !== BLOCK) return;
+  // Blocks made past the budget (downloads' first blocks are never refused) are let go.
+  if (liveBlocks > MAX_BLOCKS) liveBlocks--;
+  else pool.push(block);
 }
 
 /** Fills `buffer` from the file; a file that ends first has shrunk since it was measured. */
@@ -85,36 +101,44 @@ async function readFully(file: Deno.FsFile, buffer: Uint8Array): Promise<Uint8Ar
 }
 
 /**
- * Copies a claimed body to `write`, reading each block while the previous one is written.
- * Resolves with the bytes written; the file is closed in every case.
+ * Copies a claimed body to `write`, block by block, reading the next block while the previous
+ * one is written when a second block is to be had. Resolves with the bytes written; the file is
+ * closed in every case.
  */
 export async function sendFileBody(
   body: ClaimedFileBody,
   write: (bytes: Uint8Array) => Promise<void>,
 ): Promise<number> {
-  // Taken when first needed: a short range uses one, and a small one.
+  const { file, length } = body;
   const blocks: Uint8Array<ArrayBuffer>[] = [];
   let requested = 0;
-  let reads = 0;
   let sent = 0;
   let reading: Promise<Uint8Array> | null = null;
-  const readNext = () => {
-    const size = Math.min(BLOCK, body.length - requested);
-    if (size === 0) return null;
-    const block = blocks[reads++ & 1] ??= takeBlock(size);
+  const readInto = (block: Uint8Array) => {
+    const size = Math.min(block.length, length - requested);
     requested += size;
-    const read = readFully(body.file, block.subarray(0, size));
+    const read = readFully(file, block.subarray(0, size));
     // Handled here too: it may fail while a write is awaited, before the loop awaits it.
     read.catch(() => {});
     return read;
   };
   try {
-    reading = readNext();
+    blocks.push(takeBlock(Math.min(BLOCK, length))!);
+    reading = readInto(blocks[0]);
     while (reading !== null) {
       const bytes = await reading;
-      reading = readNext();
+      reading = null;
+      const more = requested < length;
+      if (more && blocks.length === 1) {
+        const spare = takeBlock(length - requested, true);
+        if (spare !== null) blocks.push(spare);
+      }
+      if (more && blocks.length === 2) {
+        reading = readInto(bytes.buffer === blocks[0].buffer ? blocks[1] : blocks[0]);
+      }
       await write(bytes);
       sent += bytes.length;
+      if (more && reading === null) reading = readInto(blocks[0]);
     }
     return sent;
   } finally {

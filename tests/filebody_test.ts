@@ -28,16 +28,16 @@ const get = (target: string, headers = "", method = "GET") =>
 const request = (path: string, headers: HeadersInit = {}) =>
   new Request(`http://x${path}`, { headers });
 
-/** Collects what sendFileBody writes. */
-async function collect(response: Response): Promise<Uint8Array> {
+/** Collects what sendFileBody writes; each write takes `writeMs` (a slow socket). */
+async function collect(response: Response, writeMs = -1): Promise<Uint8Array> {
   const claimed = claimFileBody(response, Number(response.headers.get("content-length")));
   assert.ok(claimed, "the body is claimed");
   const parts: Uint8Array[] = [];
-  // Copies: the blocks are reused as soon as a write resolves.
-  const sent = await sendFileBody(
-    claimed,
-    (chunk) => Promise.resolve(void parts.push(chunk.slice())),
-  );
+  const sent = await sendFileBody(claimed, async (chunk) => {
+    // Copies: the blocks are reused as soon as a write resolves.
+    parts.push(chunk.slice());
+    if (writeMs >= 0) await sleep(writeMs);
+  });
   const all = new Uint8Array(await new Blob(parts as Uint8Array<ArrayBuffer>[]).arrayBuffer());
   assert.equal(sent, all.length);
   return all;
@@ -54,6 +54,15 @@ test("filebody: whole files and single ranges are claimed and copied exactly", a
 
   const tail = await serveFile(request("/", { range: "bytes=-5" }), `${dir}/data.bin`);
   assert.deepEqual(await collect(tail), bytes.subarray(SIZE - 5));
+});
+
+test("filebody: many copies at once, past the block budget, each get their own bytes", async () => {
+  const responses = await Promise.all(
+    Array.from({ length: 80 }, () => serveFile(request("/"), `${dir}/data.bin`)),
+  );
+  for (const copy of await Promise.all(responses.map((r) => collect(r, 1)))) {
+    assert.deepEqual(copy, bytes);
+  }
 });
 
 test("filebody: a Response read, cloned or re-framed elsewhere is not claimed", async () => {
