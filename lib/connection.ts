@@ -27,6 +27,7 @@ import {
 import { ChunkedDecoder } from "./http.ts";
 import type { Handler, ServeHandlerInfo } from "./types.ts";
 import { responseFields, staticBody } from "./body.ts";
+import { type ClaimedFileBody, claimFileBody, sendFileBody } from "./filebody.ts";
 import { absoluteFormUrl, createRequest, originFormUrl } from "./request.ts";
 
 /** Time limits in milliseconds. */
@@ -789,6 +790,7 @@ export class Connection {
     let done = true;
     let reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
     let next: Promise<ReadableStreamReadResult<Uint8Array>> | null = null;
+    let file: ClaimedFileBody | null = null;
     // Short ASCII text is copied straight into the output buffer, with no encoded copy of it.
     let ascii: string | null = null;
     if (typeof inMemory === "string" && inMemory.length <= COPY_LIMIT && ASCII.test(inMemory)) {
@@ -801,6 +803,8 @@ export class Connection {
     } else if (response.body !== null && !withBody) {
       // Nothing of it goes out (HEAD, 204, 304): do not pull a stream only to throw it away.
       await response.body.cancel().catch(() => {});
+    } else if ((file = claimFileBody(response, declaredLength)) !== null) {
+      done = false; // sent below, straight from the file, with the declared length
     } else if (response.body !== null) {
       try {
         // Throws if the handler already read or locked the body.
@@ -879,6 +883,7 @@ export class Connection {
         else if (this.#queued >= OUT_HIGH_WATER) await this.#send();
         return { keepAlive, bytes: total };
       }
+      if (file !== null) return { keepAlive, bytes: await this.#sendFile(file) };
       const sent = await this.#stream(reader!, next, chunks, framing, length);
       return { keepAlive, bytes: sent };
     } catch (error) {
@@ -887,6 +892,17 @@ export class Connection {
       if (!isConnectionGone(error) && !this.#aborted) this.#cfg.onInternalError(error);
       this.abort();
       throw new PeerClosed("while streaming a response");
+    }
+  }
+
+  /** Writes a static file's body from the file, not its stream (lib/filebody.ts). */
+  async #sendFile(file: ClaimedFileBody): Promise<number> {
+    // A connection aborted meanwhile cancels the stream, which closes the file.
+    this.#streaming = file.reader;
+    try {
+      return await sendFileBody(file, (bytes) => this.#writeDirect(bytes));
+    } finally {
+      this.#streaming = null;
     }
   }
 
