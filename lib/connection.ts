@@ -280,7 +280,8 @@ export class Connection {
     try {
       let mayHaveMore = false;
       for (;;) {
-        const head = await this.#readHead();
+        // A pipelined head already buffered is taken without a promise round trip.
+        const head = this.#bufferedHead() ?? await this.#readHead();
         if (head === null) break;
         if (!await this.#exchange(head)) {
           // A client that asked to close, and whose request was read in full, has nothing more
@@ -371,17 +372,22 @@ export class Connection {
     if (this.#start === this.#end) this.#start = this.#end = 0;
   }
 
+  /** The next request head if the buffer holds all of it, else null. */
+  #bufferedHead(): RequestHead | null {
+    const parsed = this.#parser.parse(this.#buf, this.#start, this.#end);
+    if (parsed === null) return null;
+    this.#consume(parsed.consumed);
+    this.#readDeadline = Infinity;
+    return parsed.head;
+  }
+
   /** The next request head, or null when the peer closes (or we are closing) between requests. */
   async #readHead(): Promise<RequestHead | null> {
     const t = this.#cfg.timeouts;
     let headDeadline = 0;
     for (;;) {
-      const parsed = this.#parser.parse(this.#buf, this.#start, this.#end);
-      if (parsed !== null) {
-        this.#consume(parsed.consumed);
-        this.#readDeadline = Infinity;
-        return parsed.head;
-      }
+      const head = this.#bufferedHead();
+      if (head !== null) return head;
       const partial = this.#parser.inProgress;
       if (!partial && this.#closing) return null;
       // Send queued responses while waiting: the client may be waiting for them.
