@@ -44,11 +44,14 @@ export interface Timeouts {
 
 /** What the access log is told about each exchange. */
 export interface ExchangeRecord {
-  /** The request as the handler saw it; null for requests answered without one (CONNECT). */
+  /**
+   * The request as the handler saw it; null for requests answered without one (CONNECT, and
+   * requests refused with an error status).
+   */
   request: Request | null;
-  /** The method, as sent. */
+  /** The method, as sent; empty for a request refused before its head could be parsed. */
   method: string;
-  /** The request target, as sent. */
+  /** The request target, as sent; empty when the method is. */
   target: string;
   /** 0 for HTTP/1.0, 1 for HTTP/1.1. */
   minorVersion: 0 | 1;
@@ -222,6 +225,8 @@ export class Connection {
   #closed = false;
   /** Closed by us (timeout, shutdown deadline, failed write): errors that follow are expected. */
   #aborted = false;
+  /** The head of the exchange in progress, for the log line of an error that ends it. */
+  #current: RequestHead | null = null;
   /** Whether the last request's body was left partly unread. */
   #bodyLeft = false;
   /** The response body being streamed, if any. */
@@ -283,7 +288,10 @@ export class Connection {
         // A pipelined head already buffered is taken without a promise round trip.
         const head = this.#bufferedHead() ?? await this.#readHead();
         if (head === null) break;
-        if (!await this.#exchange(head)) {
+        this.#current = head;
+        const reuse = await this.#exchange(head);
+        this.#current = null;
+        if (!reuse) {
           // A client that asked to close, and whose request was read in full, has nothing more
           // to send. Any other may have (pipelined requests, an unread body): see #linger.
           mayHaveMore = head.keepAlive || this.#bodyLeft || this.#start < this.#end;
@@ -303,8 +311,23 @@ export class Connection {
   /** The single place wire errors end up. */
   async #fail(error: unknown): Promise<void> {
     if (error instanceof HttpError && !this.#aborted) {
+      const bytes = this.#queueError(error);
+      const head = this.#current ?? error.requestLine;
       try {
-        this.#queueError(error);
+        this.#cfg.onExchange?.({
+          request: null,
+          method: head?.method ?? "",
+          target: head?.target ?? "",
+          minorVersion: head?.minorVersion ?? 1,
+          status: error.status,
+          bytes,
+          remoteAddr: this.info.remoteAddr,
+          duration: 0,
+        });
+      } catch (hookError) {
+        this.#cfg.onInternalError(hookError); // a logging hook must not cost the client its answer
+      }
+      try {
         await this.#flush();
         await this.#linger();
       } catch {
@@ -745,8 +768,11 @@ export class Connection {
     return fields;
   }
 
-  /** Queues the response to a request we refuse outright, with the connection closing after. */
-  #queueError(error: HttpError): void {
+  /**
+   * Queues the response to a request we refuse outright, with the connection closing after.
+   * Returns the body's length.
+   */
+  #queueError(error: HttpError): number {
     const text = `${error.status} ${STATUS_TEXT[error.status]}: ${error.message}\n`;
     const body = encoder.encode(text);
     this.#queueText(
@@ -755,6 +781,7 @@ export class Connection {
         `content-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\n\r\n`,
     );
     this.#queue(body);
+    return body.length;
   }
 
   /**

@@ -17,6 +17,8 @@ export type ErrorStatus = 400 | 413 | 414 | 417 | 431 | 501 | 505;
 export class HttpError extends Error {
   /** The status code the peer gets. */
   readonly status: ErrorStatus;
+  /** The request line, when the error was found after it was parsed (for access logs). */
+  requestLine?: { method: string; target: string; minorVersion: 0 | 1 };
 
   /**
    * An error that answers the request with `status`.
@@ -295,15 +297,20 @@ function parseHead(view: Uint8Array, lines: number[], limits: Limits): RequestHe
   const target = latin1(view, targetStart, i);
   const minorVersion = parseVersion(view, i + 1, lineEnd);
 
-  // field-line = field-name ":" OWS field-value OWS                          (RFC 9112 §5)
-  const fieldCount = lines.length / 2 - 1;
-  if (fieldCount > limits.maxHeaders) throw new HttpError(431, "too many header fields");
-  const headers: HeaderList = new Array(fieldCount);
-  for (let n = 0, l = 2; l < lines.length; l += 2, n++) {
-    const s = lines[l];
-    headers[n] = parseFieldLine(view, s, contentEnd(view, s, lines[l + 1]));
+  try {
+    // field-line = field-name ":" OWS field-value OWS                        (RFC 9112 §5)
+    const fieldCount = lines.length / 2 - 1;
+    if (fieldCount > limits.maxHeaders) throw new HttpError(431, "too many header fields");
+    const headers: HeaderList = new Array(fieldCount);
+    for (let n = 0, l = 2; l < lines.length; l += 2, n++) {
+      const s = lines[l];
+      headers[n] = parseFieldLine(view, s, contentEnd(view, s, lines[l + 1]));
+    }
+    return interpretHead(method, target, minorVersion, headers, limits);
+  } catch (error) {
+    if (error instanceof HttpError) error.requestLine = { method, target, minorVersion };
+    throw error;
   }
-  return interpretHead(method, target, minorVersion, headers, limits);
 }
 
 // HTTP-version = HTTP-name "/" DIGIT "." DIGIT                               (RFC 9112 §2.3)

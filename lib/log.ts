@@ -129,14 +129,16 @@ export function formatEntry(
   color: boolean = !Deno.noColor,
 ): string {
   const version = `HTTP/1.${record.minorVersion}`;
+  // A request refused before its head could be parsed has no request line to show.
+  const requestLine = record.method === ""
+    ? "-"
+    : escapeField(`${record.method} ${record.target} ${version}`);
   switch (format) {
     case "common":
     case "combined": {
       const bytes = record.bytes > 0 ? String(record.bytes) : "-";
       const line = `${escapeField(client)} - - [${clfTime(time)}] ` +
-        `"${
-          escapeField(`${record.method} ${record.target} ${version}`)
-        }" ${record.status} ${bytes}`;
+        `"${requestLine}" ${record.status} ${bytes}`;
       if (format === "common") return line;
       const referer = record.request?.headers.get("referer") || "-";
       const agent = record.request?.headers.get("user-agent") || "-";
@@ -159,7 +161,9 @@ export function formatEntry(
     case "pretty": {
       const clock = `${pad(time.getHours())}:${pad(time.getMinutes())}:${pad(time.getSeconds())}`;
       const tail = `${humanDuration(record.duration)} ${humanBytes(record.bytes)}`;
-      const what = `${escapeField(record.method)} ${escapeField(record.target)}`;
+      const what = record.method === ""
+        ? "-"
+        : `${escapeField(record.method)} ${escapeField(record.target)}`;
       if (!color) return `${clock} ${what} ${record.status} ${tail}`;
       const status = statusColor(record.status);
       return `${COLORS.dim}${clock}${COLORS.reset} ${what} ` +

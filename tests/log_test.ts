@@ -357,6 +357,45 @@ Deno.test("log: hostile bytes over a real socket stay inside their quotes", asyn
   assert.equal(fields[9], 'ev\\"il\\\\ \\xe9\\xff');
 });
 
+Deno.test("log: requests refused with an error status are logged too", async () => {
+  const lines: string[] = [];
+  const server = serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    onListen() {},
+    maxBodyBytes: 10,
+    onExchange: createAccessLogger({ format: "combined", write: (line) => lines.push(line) }),
+  }, async (request) => new Response(await request.text()));
+  const send = async (head: string) => {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+    await conn.write(new TextEncoder().encode(head));
+    const buffer = new Uint8Array(4096);
+    const n = await conn.read(buffer);
+    conn.close();
+    return new TextDecoder().decode(buffer.subarray(0, n ?? 0));
+  };
+  try {
+    // Refused while parsing the head: there is no request line to log.
+    assert.match(await send("NOT A REQUEST\r\n\r\n"), /^HTTP\/1\.1 400 /);
+    // Refused once the request line was parsed: by the head (a Content-Length over the limit)
+    // or while the handler read the body (chunks over the limit). The request line is known.
+    const declared = "POST /declared HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello world";
+    assert.match(await send(declared), /^HTTP\/1\.1 413 /);
+    const chunked = "POST /chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+      "b\r\nhello world\r\n0\r\n\r\n";
+    assert.match(await send(chunked), /^HTTP\/1\.1 413 /);
+  } finally {
+    await server.shutdown();
+  }
+  const fields = lines.map((line) => COMBINED.exec(line));
+  assert.deepEqual(
+    fields.map((f) => f && [f[5], f[6]]),
+    [["-", "400"], ["POST /declared HTTP/1.1", "413"], ["POST /chunked HTTP/1.1", "413"]],
+    lines.join("\n"),
+  );
+  assert.ok(fields.every((f) => Number(f![7]) > 0), "the error body's length");
+});
+
 Deno.test("log: in a --workers isolate, stdout writes stay within PIPE_BUF and end at a line end", async () => {
   // The worker stubs its own stdout, logs lines of many lengths, and reports its writes.
   const source = `
