@@ -195,3 +195,30 @@ Deno.test("fetch: an error response and a cancelled body leave the server servin
     await after.body!.cancel();
   });
 });
+
+Deno.test("fetch: a handler forwards its Request upstream unchanged (a proxy)", async () => {
+  // The Request the engine builds goes through Deno's own fetch: `new Request(url, request)`
+  // copies its method, headers and streamed body.
+  await withServer(async (request) => {
+    const body = await request.text();
+    return new Response(
+      `${request.method} ${new URL(request.url).pathname} ` +
+        `${request.headers.get("x-trace")} ${body}`,
+    );
+  }, async (upstreamPort) => {
+    await withServer(async (request) => {
+      const target = `http://127.0.0.1:${upstreamPort}${new URL(request.url).pathname}`;
+      const upstream = await fetch(new Request(target, request));
+      return new Response(upstream.body, { status: upstream.status });
+    }, async (port) => {
+      const post = await fetch(`http://127.0.0.1:${port}/orders/7`, {
+        method: "POST",
+        headers: { "x-trace": "abc" },
+        body: "a body that is streamed through",
+      });
+      assert.equal(await post.text(), "POST /orders/7 abc a body that is streamed through");
+      const get = await fetch(`http://127.0.0.1:${port}/health`, { headers: { "x-trace": "def" } });
+      assert.equal(await get.text(), "GET /health def ");
+    });
+  });
+});
