@@ -311,8 +311,8 @@ export class Connection {
   /** The single place wire errors end up. */
   async #fail(error: unknown): Promise<void> {
     if (error instanceof HttpError && !this.#aborted) {
-      const bytes = this.#queueError(error);
       const head = this.#current ?? error.requestLine;
+      const bytes = this.#queueError(error, head?.method === "HEAD");
       try {
         this.#cfg.onExchange?.({
           request: null,
@@ -770,9 +770,10 @@ export class Connection {
 
   /**
    * Queues the response to a request we refuse outright, with the connection closing after.
-   * Returns the body's length.
+   * Returns the body bytes sent: none to a HEAD request, which gets the fields only (RFC 9110
+   * §9.3.2).
    */
-  #queueError(error: HttpError): number {
+  #queueError(error: HttpError, toHead: boolean): number {
     const text = `${error.status} ${STATUS_TEXT[error.status]}: ${error.message}\n`;
     const body = encoder.encode(text);
     this.#queueText(
@@ -780,6 +781,7 @@ export class Connection {
         this.#commonFields(false, 1) +
         `content-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\n\r\n`,
     );
+    if (toHead) return 0;
     this.#queue(body);
     return body.length;
   }

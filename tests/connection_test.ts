@@ -355,6 +355,18 @@ Deno.test("connection: HEAD gets GET's fields and Content-Length but no body", a
   });
 });
 
+Deno.test("connection: an error answering HEAD has its fields and no body", async () => {
+  await withServer(() => new Response("unreached"), async (port) => {
+    await using client = await RawClient.connect(port);
+    // Refused once the request line is known: the Content-Length is over the body limit.
+    await client.write(`HEAD / HTTP/1.1\r\nHost: a\r\nContent-Length: ${2 ** 40}\r\n\r\n`);
+    const response = await client.response({ head: true });
+    assert.equal(response.status, 413);
+    assert.ok(Number(field(response, "content-length")) > 0, "the length a GET would get");
+    assert.equal(fromLatin1(await client.closedByServer()), "", "no body after the head");
+  });
+});
+
 Deno.test("connection: 204 and 304 carry no body and the connection goes on", async () => {
   await withServer((request) => {
     const path = new URL(request.url).pathname;
