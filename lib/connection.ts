@@ -477,7 +477,8 @@ export class Connection {
 
     let sent: { keepAlive: boolean; bytes: number };
     try {
-      sent = await this.#writeResponse(head, response, keepAlive);
+      const writing = this.#writeResponse(head, response, keepAlive);
+      sent = writing instanceof Promise ? await writing : writing;
     } catch (error) {
       if (!(error instanceof UnsentBody)) throw error;
       // Nothing of this response was sent, so the client can still get an honest 500 rather
@@ -789,35 +790,69 @@ export class Connection {
   /**
    * Writes a handler's response. Bodies that are available at once (any `new Response(bytes or
    * text)`) get a Content-Length and go out with the head in one write; others are streamed,
-   * chunked for HTTP/1.1 and delimited by close for HTTP/1.0 (RFC 9112 §6.3).
+   * chunked for HTTP/1.1 and delimited by close for HTTP/1.0 (RFC 9112 §6.3). A small body in
+   * memory is queued without waiting, and the result comes back without a promise.
    */
-  async #writeResponse(
+  #writeResponse(head: RequestHead, response: Response, keepAlive: boolean): Sent | Promise<Sent> {
+    // Before the headers: reading them can move an in-memory body into a stream.
+    const inMemory = staticBody(response);
+    if (inMemory === undefined) return this.#writeAnyResponse(head, response, keepAlive, inMemory);
+    const text = typeof inMemory === "string" && ASCII.test(inMemory) ? inMemory : null;
+    const bytes = typeof inMemory === "string" ? null : inMemory;
+    const total = text?.length ?? bytes?.length ?? 0;
+    // Anything else (UTF-8 to encode, large, or a full queue to send first) waits its turn.
+    if ((text === null && bytes === null && inMemory !== null) || total > COPY_LIMIT) {
+      return this.#writeAnyResponse(head, response, keepAlive, inMemory);
+    }
+    if (this.#queued + total >= OUT_HIGH_WATER) {
+      return this.#writeAnyResponse(head, response, keepAlive, inMemory);
+    }
+    const status = response.status;
+    const withBody = responseHasBody(head.method, status);
+    const fields = responseHead(response);
+    keepAlive &&= !fields.close;
+    const length = withBody ? `content-length: ${total}\r\n` : noBodyLength(
+      head,
+      status,
+      fields.declaredLength,
+      inMemory === null ? -1 : total,
+    );
+    this.#queueHead(head, response, fields, keepAlive, length);
+    if (!withBody) return { keepAlive, bytes: 0 };
+    if (text !== null) this.#queueText(text);
+    else if (bytes !== null && total > 0) this.#queue(bytes);
+    return { keepAlive, bytes: total };
+  }
+
+  /** Queues the status line, the fields every response gets, the handler's, and `framing`. */
+  #queueHead(
+    head: RequestHead,
+    response: Response,
+    fields: ResponseHead,
+    keepAlive: boolean,
+    framing: string,
+  ): void {
+    const status = response.status;
+    const common = this.#commonFields(keepAlive, head.minorVersion, !fields.date, !fields.server);
+    this.#queueText(
+      `HTTP/1.1 ${status} ${response.statusText || STATUS_TEXT[status] || ""}\r\n` +
+        `${common}${fields.text}${framing}\r\n`,
+    );
+  }
+
+  /** {@link #writeResponse} for every kind of body: streams, files, and what must wait. */
+  async #writeAnyResponse(
     head: RequestHead,
     response: Response,
     keepAlive: boolean,
-  ): Promise<{ keepAlive: boolean; bytes: number }> {
+    inMemory: string | Uint8Array | null | undefined,
+  ): Promise<Sent> {
     const status = response.status;
     const withBody = responseHasBody(head.method, status);
-    // Before the headers: reading them can move an in-memory body into a stream.
-    const inMemory = staticBody(response);
-
+    const handlerFields = responseHead(response);
+    const declaredLength = handlerFields.declaredLength;
+    keepAlive &&= !handlerFields.close;
     let fields = "";
-    let declaredLength = -1;
-    let hasDate = false;
-    let hasServer = false;
-    for (const [given, value] of responseFields(response) ?? response.headers) {
-      const name = given.toLowerCase();
-      if (CONNECTION_MANAGED.has(name)) {
-        if (name === "content-length" && /^[0-9]+$/.test(value)) declaredLength = Number(value);
-        else if (name === "connection" && /(^|[\s,])close($|[\s,])/i.test(value)) {
-          keepAlive = false;
-        }
-        continue;
-      }
-      if (name === "date") hasDate = true;
-      else if (name === "server") hasServer = true;
-      fields += `${name}: ${value}\r\n`;
-    }
 
     // Read what the body has ready now; stop at the first read that would have to wait.
     const chunks: Uint8Array[] = [];
@@ -870,17 +905,8 @@ export class Connection {
     let length = total;
     if (!withBody) {
       framing = "none";
-      // HEAD and 304 may state the length the GET would have had (RFC 9110 §8.6); 204 and 1xx
-      // must not.
-      if (status !== 204 && status >= 200) {
-        if (declaredLength >= 0) fields += `content-length: ${declaredLength}\r\n`;
-        else if (
-          done && head.method === "HEAD" &&
-          (reader !== null || (inMemory !== undefined && inMemory !== null))
-        ) {
-          fields += `content-length: ${total}\r\n`;
-        }
-      }
+      const known = done && (reader !== null || (inMemory !== undefined && inMemory !== null));
+      fields += noBodyLength(head, status, declaredLength, known ? total : -1);
     } else if (done) {
       framing = "length";
       fields += `content-length: ${total}\r\n`;
@@ -895,10 +921,7 @@ export class Connection {
       framing = "close";
       keepAlive = false;
     }
-    fields = this.#commonFields(keepAlive, head.minorVersion, !hasDate, !hasServer) + fields;
-    this.#queueText(
-      `HTTP/1.1 ${status} ${response.statusText || STATUS_TEXT[status] || ""}\r\n${fields}\r\n`,
-    );
+    this.#queueHead(head, response, handlerFields, keepAlive, fields);
 
     if (framing === "none") {
       if (reader !== null && !done) await reader.cancel().catch(() => {});
@@ -989,6 +1012,53 @@ export class Connection {
     if (framing === "close") await this.#flush();
     return sent;
   }
+}
+
+type Sent = { keepAlive: boolean; bytes: number };
+
+/** A handler's response fields, as head text, less those the engine writes itself. */
+interface ResponseHead {
+  text: string;
+  /** A valid Content-Length the handler set, else -1. */
+  declaredLength: number;
+  /** The handler asked to close the connection (`connection: close`). */
+  close: boolean;
+  date: boolean;
+  server: boolean;
+}
+
+function responseHead(response: Response): ResponseHead {
+  const head: ResponseHead = {
+    text: "",
+    declaredLength: -1,
+    close: false,
+    date: false,
+    server: false,
+  };
+  for (const [given, value] of responseFields(response) ?? response.headers) {
+    const name = given.toLowerCase();
+    if (CONNECTION_MANAGED.has(name)) {
+      if (name === "content-length" && /^[0-9]+$/.test(value)) head.declaredLength = Number(value);
+      else if (name === "connection" && /(^|[\s,])close($|[\s,])/i.test(value)) head.close = true;
+      continue;
+    }
+    if (name === "date") head.date = true;
+    else if (name === "server") head.server = true;
+    head.text += `${name}: ${value}\r\n`;
+  }
+  return head;
+}
+
+/**
+ * The Content-Length field of a response without content: HEAD and 304 may state the length a
+ * GET would have had (RFC 9110 §8.6), the handler's or the one `known` (-1: none); 204 and 1xx
+ * must not.
+ */
+function noBodyLength(head: RequestHead, status: number, declared: number, known: number): string {
+  if (status === 204 || status < 200) return "";
+  if (declared >= 0) return `content-length: ${declared}\r\n`;
+  if (head.method === "HEAD" && known >= 0) return `content-length: ${known}\r\n`;
+  return "";
 }
 
 /**
