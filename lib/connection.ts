@@ -852,7 +852,8 @@ export class Connection {
     const handlerFields = responseHead(response);
     const declaredLength = handlerFields.declaredLength;
     keepAlive &&= !handlerFields.close;
-    let fields = "";
+    /** Content-Length or Transfer-Encoding, as decided below. */
+    let framingField = "";
 
     // Read what the body has ready now; stop at the first read that would have to wait.
     const chunks: Uint8Array[] = [];
@@ -906,22 +907,22 @@ export class Connection {
     if (!withBody) {
       framing = "none";
       const known = done && (reader !== null || (inMemory !== undefined && inMemory !== null));
-      fields += noBodyLength(head, status, declaredLength, known ? total : -1);
+      framingField = noBodyLength(head, status, declaredLength, known ? total : -1);
     } else if (done) {
       framing = "length";
-      fields += `content-length: ${total}\r\n`;
+      framingField = `content-length: ${total}\r\n`;
     } else if (declaredLength >= 0) {
       framing = "length";
       length = declaredLength;
-      fields += `content-length: ${declaredLength}\r\n`;
+      framingField = `content-length: ${declaredLength}\r\n`;
     } else if (head.minorVersion === 1) {
       framing = "chunked";
-      fields += "transfer-encoding: chunked\r\n";
+      framingField = "transfer-encoding: chunked\r\n";
     } else {
       framing = "close";
       keepAlive = false;
     }
-    this.#queueHead(head, response, handlerFields, keepAlive, fields);
+    this.#queueHead(head, response, handlerFields, keepAlive, framingField);
 
     if (framing === "none") {
       if (reader !== null && !done) await reader.cancel().catch(() => {});
