@@ -16,7 +16,10 @@ import { Router } from "../lib/router.ts";
  * @example
  * ```ts
  * import app from "./app.ts";
- * const info = { remoteAddr: { transport: "tcp" as const, hostname: "127.0.0.1", port: 1 } };
+ * const info = {
+ *   remoteAddr: { transport: "tcp" as const, hostname: "127.0.0.1", port: 1 },
+ *   completed: Promise.resolve(),
+ * };
  * console.log(await (await app.fetch(new Request("http://localhost/hello/Ada"), info)).text());
  * ```
  */

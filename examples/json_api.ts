@@ -64,7 +64,10 @@ async function readTodo(request: Request, partial: boolean): Promise<Partial<Tod
  * @example
  * ```ts
  * import { createApi } from "./json_api.ts";
- * const info = { remoteAddr: { transport: "tcp" as const, hostname: "127.0.0.1", port: 1 } };
+ * const info = {
+ *   remoteAddr: { transport: "tcp" as const, hostname: "127.0.0.1", port: 1 },
+ *   completed: Promise.resolve(),
+ * };
  * const created = await createApi().fetch(
  *   new Request("http://localhost/todos", { method: "POST", body: '{"title":"milk"}' }),
  *   info,

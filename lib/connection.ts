@@ -194,7 +194,7 @@ interface BodyState {
 /** Serves the requests arriving on one accepted connection. */
 export class Connection {
   readonly conn: Deno.Conn;
-  readonly info: ServeHandlerInfo;
+  readonly remoteAddr: Deno.NetAddr;
   readonly #cfg: ConnectionConfig;
   readonly #parser: RequestHeadParser;
 
@@ -225,6 +225,11 @@ export class Connection {
   #closed = false;
   /** Closed by us (timeout, shutdown deadline, failed write): errors that follow are expected. */
   #aborted = false;
+  /** The handler's `info` for the exchange in progress; told if its response is not sent. */
+  #info: ExchangeInfo | null = null;
+  /** Infos whose responses end in the queued bytes, and in the write in flight. */
+  #unsent: ExchangeInfo[] = [];
+  #inFlight: ExchangeInfo[] = [];
   /** The head of the exchange in progress, for the log line of an error that ends it. */
   #current: RequestHead | null = null;
   /** Whether the last request's body was left partly unread. */
@@ -237,7 +242,7 @@ export class Connection {
     this.#cfg = config;
     this.#parser = new RequestHeadParser(config.limits);
     this.#buf = this.#idleBuf;
-    this.info = { remoteAddr: conn.remoteAddr as Deno.NetAddr };
+    this.remoteAddr = conn.remoteAddr as Deno.NetAddr;
     if ("setNoDelay" in conn) {
       // Nagle would hold back the second segment of a response for ~40 ms (darkhttpd PR #7).
       (conn as Deno.TcpConn).setNoDelay(true);
@@ -290,7 +295,7 @@ export class Connection {
         if (head === null) break;
         this.#current = head;
         const reuse = await this.#exchange(head);
-        this.#current = null;
+        this.#current = this.#info = null;
         if (!reuse) {
           // A client that asked to close, and whose request was read in full, has nothing more
           // to send. Any other may have (pipelined requests, an unread body): see #linger.
@@ -305,6 +310,9 @@ export class Connection {
     } finally {
       if (this.#writing) await this.#writing;
       this.#close();
+      // Whatever was not delivered by now never will be.
+      const lost = new Deno.errors.Interrupted("the response could not be sent");
+      for (const info of [this.#info, ...this.#inFlight, ...this.#unsent]) info?.settle(lost);
     }
   }
 
@@ -321,7 +329,7 @@ export class Connection {
           minorVersion: head?.minorVersion ?? 1,
           status: error.status,
           bytes,
-          remoteAddr: this.info.remoteAddr,
+          remoteAddr: this.remoteAddr,
           duration: 0,
         });
       } catch (hookError) {
@@ -439,6 +447,7 @@ export class Connection {
     const body = head.framing.kind === "none" ? null : this.#openBody(head);
 
     let request: Request | null = null;
+    let info: ExchangeInfo | null = null;
     let response: Response;
     const refusal = refuse(head);
     if (refusal !== null) {
@@ -448,8 +457,9 @@ export class Connection {
       if (head.method === "CONNECT") keepAlive = false;
     } else {
       request = this.#toRequest(head, body);
+      info = this.#info = new ExchangeInfo(this.remoteAddr);
       try {
-        const result = this.#cfg.handler(request, this.info);
+        const result = this.#cfg.handler(request, info);
         if (result instanceof Response) {
           response = result;
         } else {
@@ -488,6 +498,7 @@ export class Connection {
       sent = await this.#writeResponse(head, response, keepAlive);
     }
     keepAlive = sent.keepAlive;
+    if (info !== null) this.#deliveredWithQueue(info);
     if (body !== null) {
       if (keepAlive && !body.done) keepAlive = await this.#drainBody(body);
       this.#bodyLeft = !body.done;
@@ -500,7 +511,7 @@ export class Connection {
       minorVersion: head.minorVersion,
       status: response.status,
       bytes: sent.bytes,
-      remoteAddr: this.info.remoteAddr,
+      remoteAddr: this.remoteAddr,
       duration: performance.now() - started,
     });
     return keepAlive && !this.#closing;
@@ -700,6 +711,13 @@ export class Connection {
     if (this.#writing === null) this.#spare = null;
   }
 
+  /** Settles `info.completed` once the bytes of its response are written (or now, if they are). */
+  #deliveredWithQueue(info: ExchangeInfo): void {
+    if (this.#queued > 0) this.#unsent.push(info);
+    else if (this.#writing !== null) this.#inFlight.push(info);
+    else info.settle(null);
+  }
+
   /**
    * Starts sending the queued bytes without waiting for the write to finish. At most one write
    * is in flight, and its buffer is not touched until it has finished.
@@ -716,9 +734,13 @@ export class Connection {
     this.#out = this.#spare;
     this.#spare = out;
     this.#outLen = 0;
+    const delivering = this.#inFlight = this.#unsent;
+    this.#unsent = [];
     this.#writing = this.#writeAll(data).then(
       () => {
         this.#writing = null;
+        this.#inFlight = [];
+        for (const info of delivering) info.settle(null);
         // Shutdown came while idle with this write in flight: it is out, so close now.
         if (this.#closing && this.#idle && this.#queued === 0) this.abort();
       },
@@ -1016,6 +1038,44 @@ export class Connection {
 }
 
 type Sent = { keepAlive: boolean; bytes: number };
+
+/**
+ * The `info` a handler gets, one per request as with `Deno.serve`: the peer's address, and
+ * `completed`, which settles once the response has been written to the socket (or rejects with
+ * `Deno.errors.Interrupted` when it could not be). The promise is made only if asked for.
+ */
+class ExchangeInfo implements ServeHandlerInfo {
+  readonly remoteAddr: Deno.NetAddr;
+  #completion: PromiseWithResolvers<void> | null = null;
+  /** Undefined while the response is on its way, null once written, the error if it failed. */
+  #outcome: Error | null | undefined = undefined;
+
+  constructor(remoteAddr: Deno.NetAddr) {
+    this.remoteAddr = remoteAddr;
+  }
+
+  get completed(): Promise<void> {
+    if (this.#completion === null) {
+      this.#completion = Promise.withResolvers<void>();
+      // A failure nobody listens for must not become an unhandled rejection.
+      this.#completion.promise.catch(() => {});
+      this.#apply();
+    }
+    return this.#completion.promise;
+  }
+
+  settle(error: Error | null): void {
+    if (this.#outcome !== undefined) return;
+    this.#outcome = error;
+    this.#apply();
+  }
+
+  #apply(): void {
+    if (this.#completion === null || this.#outcome === undefined) return;
+    if (this.#outcome === null) this.#completion.resolve();
+    else this.#completion.reject(this.#outcome);
+  }
+}
 
 /** A handler's response fields, as head text, less those the engine writes itself. */
 interface ResponseHead {

@@ -57,7 +57,10 @@ const NOT_FOUND = page(
  * @example
  * ```ts
  * import { demoSite } from "./demo.ts";
- * const info = { remoteAddr: { transport: "tcp" as const, hostname: "127.0.0.1", port: 1 } };
+ * const info = {
+ *   remoteAddr: { transport: "tcp" as const, hostname: "127.0.0.1", port: 1 },
+ *   completed: Promise.resolve(),
+ * };
  * const response = await demoSite().fetch(new Request("http://localhost/about"), info);
  * console.log(response.status, await response.text());
  * ```

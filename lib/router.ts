@@ -177,7 +177,10 @@ const NO_PARAMS: Record<string, string> = Object.freeze({}) as Record<string, st
  *   .get("/", () => new Response("home"))
  *   .mount("/api", api);
  *
- * const info = { remoteAddr: { transport: "tcp" as const, hostname: "127.0.0.1", port: 1 } };
+ * const info = {
+ *   remoteAddr: { transport: "tcp" as const, hostname: "127.0.0.1", port: 1 },
+ *   completed: Promise.resolve(),
+ * };
  * const response = await router.fetch(new Request("http://localhost/api/users/7"), info);
  * console.log(await response.json()); // { id: "7" }
  * ```

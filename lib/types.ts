@@ -3,10 +3,16 @@
  * @module
  */
 
-/** What a handler learns about the connection a request arrived on (as `Deno.ServeHandlerInfo`). */
+/** What a handler learns about its request (as `Deno.ServeHandlerInfo`). */
 export interface ServeHandlerInfo {
   /** The peer's address. */
   remoteAddr: Deno.NetAddr;
+  /**
+   * Settles once the response (with all of its body) has been written to the connection, or
+   * rejects with `Deno.errors.Interrupted` when it could not be, for example when the client
+   * went away first.
+   */
+  completed: Promise<void>;
 }
 
 /**

@@ -6,6 +6,7 @@ import type { ServeHandlerInfo } from "../lib/types.ts";
 
 const info: ServeHandlerInfo = {
   remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 1 },
+  completed: Promise.resolve(),
 };
 const ROUTER_URL = new URL("../lib/router.ts", import.meta.url).href;
 

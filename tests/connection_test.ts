@@ -1262,3 +1262,78 @@ Deno.test("connection: an idle connection waits in a 1 KiB buffer, even after a 
   connection.abort();
   await within(served, "the connection to end");
 });
+
+// ---- info.completed ------------------------------------------------------------------------------
+
+Deno.test("connection: info.completed resolves per request once its response is written", async () => {
+  const settled: string[] = [];
+  const infos = new Set<unknown>();
+  await withServer((request, info) => {
+    const path = new URL(request.url).pathname;
+    infos.add(info);
+    info.completed.then(() => settled.push(path), () => settled.push(`${path} failed`));
+    return path === "/stream"
+      ? new Response(delayedStream(["a", "b", "c"]))
+      : new Response(`answer to ${path}`);
+  }, async (port) => {
+    await using client = await RawClient.connect(port);
+    await client.write(GET("/one") + GET("/stream") + GET("/two"));
+    const responses = await client.responses(3);
+    assert.deepEqual(responses.map(text), ["answer to /one", "abc", "answer to /two"]);
+    await waitFor(() => settled.length === 3, "every completed promise to settle");
+    assert.deepEqual(settled, ["/one", "/stream", "/two"]);
+    assert.equal(infos.size, 3, "an info object per request");
+  });
+});
+
+Deno.test("connection: info.completed rejects with Interrupted when the client leaves first", async () => {
+  let outcome: unknown = "pending";
+  let observedLater: Promise<void> | null = null;
+  await withServer((_request, info) => {
+    info.completed.then(() => outcome = "resolved", (error) => outcome = error);
+    // Asked for only once the outcome is known: it must still settle the same way.
+    setTimeout(() => observedLater = info.completed, 300);
+    return new Response(delayedStream(Array.from({ length: 100 }, () => "x".repeat(1000)), 20));
+  }, async (port) => {
+    const client = await RawClient.connect(port);
+    await client.write(GET("/slow"));
+    await client.until("x");
+    await client.close();
+    await waitFor(() => outcome !== "pending", "completed to settle");
+    assert.ok(outcome instanceof Deno.errors.Interrupted, String(outcome));
+    await waitFor(() => observedLater !== null, "the late look at completed");
+    await assert.rejects(() => observedLater!, Deno.errors.Interrupted);
+  });
+});
+
+Deno.test("connection: an unobserved failed completion is not an unhandled rejection", async () => {
+  // The test runner fails a test in which a promise rejection goes unhandled.
+  let asked = false;
+  await withServer((_request, info) => {
+    void info.completed; // made, never awaited
+    asked = true;
+    return new Response(delayedStream(Array.from({ length: 100 }, () => "y".repeat(1000)), 20));
+  }, async (port) => {
+    const client = await RawClient.connect(port);
+    await client.write(GET("/"));
+    await client.until("y");
+    await client.close();
+    await sleep(100);
+    assert.ok(asked);
+  });
+});
+
+Deno.test("connection: a handler typed as Deno.ServeHandler is served unchanged", async () => {
+  // Type-checked as well as run: `info` has what Deno.serve hands over, completed included.
+  let completed = false;
+  const handler: Deno.ServeHandler<Deno.NetAddr> = (request, info) => {
+    info.completed.then(() => completed = true);
+    return new Response(`${request.method} from ${info.remoteAddr.hostname}`);
+  };
+  await withServer(handler, async (port) => {
+    await using client = await RawClient.connect(port);
+    await client.write(GET("/"));
+    assert.equal(text(await client.response()), "GET from 127.0.0.1");
+    await waitFor(() => completed, "completed to resolve");
+  });
+});

@@ -7,6 +7,7 @@ import type { Handler, ServeHandlerInfo } from "../lib/types.ts";
 
 const info: ServeHandlerInfo = {
   remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 1 },
+  completed: Promise.resolve(),
 };
 
 /** Serves `handler` on a free port for the duration of `body`. */

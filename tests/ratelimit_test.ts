@@ -112,6 +112,7 @@ Deno.test("ratelimit: bad options are refused", () => {
 
 const info = (hostname: string): ServeHandlerInfo => ({
   remoteAddr: { transport: "tcp", hostname, port: 40000 },
+  completed: Promise.resolve(),
 });
 const get = (headers: Record<string, string> = {}) => new Request("http://x/", { headers });
 

@@ -4,6 +4,7 @@ import type { ServeHandlerInfo } from "../lib/types.ts";
 
 const info: ServeHandlerInfo = {
   remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 1 },
+  completed: Promise.resolve(),
 };
 
 function request(path: string, init?: RequestInit): Request {
