@@ -1,7 +1,8 @@
 /**
  * bench/chart.svg: requests per second, one panel per shape, one bar per server. Each panel has
  * its own scale (a 1 MiB file and a pipelined hello differ a hundredfold), so bars compare
- * servers within a shape, and the labels carry the numbers.
+ * servers within a shape, and the labels carry the numbers. With several rounds the bars are the
+ * medians, and a thin line across each bar spans the lowest to the highest round.
  *
  * @module
  */
@@ -35,7 +36,7 @@ export function renderChart(results: RunResults): string {
     const rows = SERVER_NAMES
       .map((server) => results.load.find((row) => row.shape === shape && row.server === server))
       .filter((row): row is LoadRow => row !== undefined);
-    body.push(panel(SHAPES[shape].title, rows, y));
+    body.push(panel(SHAPES[shape].title, rows, y, results.settings.rounds));
     y += PANEL_HEAD + rows.length * BAR_STEP + PANEL_GAP;
   }
   if (shapes.length === 0) {
@@ -43,8 +44,11 @@ export function renderChart(results: RunResults): string {
     y += 30;
   }
   const { machine } = results;
+  const rounds = results.settings.rounds;
   const subtitle = `${machine.cpu}, ${machine.cores} cores · Deno ${machine.deno} · ` +
-    `${machine.date.slice(0, 10)} · each panel has its own scale`;
+    `${machine.date.slice(0, 10)} · ` +
+    (rounds > 1 ? `median of ${rounds} rounds, line: lowest to highest · ` : "") +
+    "each panel has its own scale";
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${y}" ` +
     `viewBox="0 0 ${WIDTH} ${y}" role="img" aria-label="Requests per second per shape and server">`,
@@ -67,8 +71,11 @@ export function renderChart(results: RunResults): string {
   ].join("\n");
 }
 
-function panel(title: string, rows: LoadRow[], top: number): string {
-  const best = Math.max(0, ...rows.map((row) => row.wrk?.requestsPerSecond ?? 0));
+function panel(title: string, rows: LoadRow[], top: number, rounds: number): string {
+  const best = Math.max(
+    0,
+    ...rows.map((row) => Math.max(row.wrk?.requestsPerSecond ?? 0, row.spread?.max ?? 0)),
+  );
   const out = [
     text(LABEL_X, top + 16, title, "shape"),
     `<line x1="${BAR_X}" y1="${top + PANEL_HEAD - 4}" x2="${BAR_X}" ` +
@@ -82,7 +89,10 @@ function panel(title: string, rows: LoadRow[], top: number): string {
       out.push(text(BAR_X + 8, middle, row.note ?? row.status, "note"));
       return;
     }
-    const width = Math.max(1, Math.round(row.wrk.requestsPerSecond / best * BAR_MAX));
+    const scale = (rps: number) => Math.max(1, Math.round(rps / best * BAR_MAX));
+    const width = scale(row.wrk.requestsPerSecond);
+    const spread = rounds > 1 ? row.spread : undefined;
+    const end = spread ? Math.max(width, scale(spread.max)) : width;
     // Files are about bandwidth too.
     const bandwidth = SHAPES[row.shape].file
       ? ` · ${fmt.significant(row.wrk.bytesPerSecond / 1e6)} MB/s`
@@ -91,8 +101,19 @@ function panel(title: string, rows: LoadRow[], top: number): string {
     out.push(
       `<rect x="${BAR_X}" y="${y}" width="${width}" height="${BAR_HEIGHT}" rx="2" ` +
         `fill="${COLORS[row.server]}"/>`,
+    );
+    if (spread) {
+      // A line from the lowest round to the highest, with a tick at each end.
+      const mid = y + BAR_HEIGHT / 2;
+      const [from, to] = [BAR_X + scale(spread.min), BAR_X + scale(spread.max)];
+      const ticks = `M${from} ${mid - 4}V${mid + 4}M${to} ${mid - 4}V${mid + 4}`;
+      out.push(
+        `<path d="M${from} ${mid}H${to}${ticks}" stroke="#0f172a" stroke-width="1.5" fill="none"/>`,
+      );
+    }
+    out.push(
       text(
-        BAR_X + width + 6,
+        BAR_X + end + 6,
         middle,
         `${fmt.count(row.wrk.requestsPerSecond)} req/s${bandwidth}${ratio}`,
         "value",

@@ -5,7 +5,7 @@
  */
 
 import * as fmt from "./format.ts";
-import type { LoadRow, MemoryRow, RunResults } from "./results.ts";
+import type { LoadRow, MemoryRow, RunResults, Spread } from "./results.ts";
 import { BASELINE, PIPELINE_DEPTH, SERVERS, SHAPES } from "./suite.ts";
 
 type Align = "left" | "right";
@@ -17,21 +17,46 @@ interface Table {
   groupEnds: Set<number>;
 }
 
-const LOAD_HEADERS = [
-  "shape",
-  "server",
-  "req/s",
-  `vs ${SERVERS[BASELINE].label}`,
-  "p50",
-  "p99",
-  "CPU µs/req",
-  "CPU %",
-  "MB/s",
-  "errors",
-];
+const BASE_LABEL = SERVERS[BASELINE].label;
+
+/** The load table's columns; with several rounds, the spread columns join in. */
+function loadHeaders(rounds: number): string[] {
+  return [
+    "shape",
+    "server",
+    "req/s",
+    ...(rounds > 1 ? ["req/s min–max"] : []),
+    `vs ${BASE_LABEL}`,
+    ...(rounds > 1 ? ["ratio min–max"] : []),
+    "p50",
+    "p99",
+    "CPU µs/req",
+    "CPU %",
+    "MB/s",
+    "errors",
+  ];
+}
+
+/**
+ * "55,012–83,100" (the lowest and highest round's req/s), with "(2 of 3)" after it when some
+ * rounds did not measure the row.
+ */
+function spreadCell(spread: Spread | undefined, format: (n: number) => string): string {
+  if (!spread) return "—";
+  const partial = spread.measured < spread.rounds
+    ? ` (${spread.measured} of ${spread.rounds})`
+    : "";
+  return `${format(spread.min)}–${format(spread.max)}${partial}`;
+}
+
+/** "0.73–1.09×": the lowest and highest per-round ratio; "—" for the baseline itself. */
+function ratioSpreadCell(spread: Spread | undefined): string {
+  if (spread?.ratioMin === undefined || spread.ratioMax === undefined) return "—";
+  return `${spread.ratioMin.toFixed(2)}–${spread.ratioMax.toFixed(2)}×`;
+}
 
 /** Ratios against the baseline, filled in once every row is in. */
-export function addRatios(results: RunResults): void {
+export function addRatios(results: Pick<RunResults, "load" | "memory">): void {
   for (const row of results.load) {
     const base = results.load.find((b) => b.shape === row.shape && b.server === BASELINE);
     if (row.wrk && base?.wrk) {
@@ -46,10 +71,11 @@ export function addRatios(results: RunResults): void {
   }
 }
 
-function loadTable(rows: LoadRow[]): Table {
+function loadTable(rows: LoadRow[], rounds: number): Table {
+  const headers = loadHeaders(rounds);
   const table: Table = {
-    headers: LOAD_HEADERS,
-    align: ["left", "left", ...LOAD_HEADERS.slice(2).map((): Align => "right")],
+    headers,
+    align: ["left", "left", ...headers.slice(2).map((): Align => "right")],
     rows: [],
     groupEnds: new Set(),
   };
@@ -57,12 +83,14 @@ function loadTable(rows: LoadRow[]): Table {
     const label = [SHAPES[row.shape].title, SERVERS[row.server].label];
     const wrk = row.wrk;
     if (row.status !== "ok" || !wrk) {
-      table.rows.push([...label, row.status, ...LOAD_HEADERS.slice(3).map(() => "—")]);
+      table.rows.push([...label, row.status, ...headers.slice(3).map(() => "—")]);
     } else {
       table.rows.push([
         ...label,
         fmt.count(wrk.requestsPerSecond),
+        ...(rounds > 1 ? [spreadCell(row.spread, fmt.count)] : []),
         fmt.ratio(row.ratio),
+        ...(rounds > 1 ? [ratioSpreadCell(row.spread)] : []),
         fmt.latency(wrk.p50Ms),
         fmt.latency(wrk.p99Ms),
         row.cpuMicrosPerRequest === undefined ? "—" : fmt.significant(row.cpuMicrosPerRequest),
@@ -76,18 +104,21 @@ function loadTable(rows: LoadRow[]): Table {
   return table;
 }
 
-function memoryTable(rows: MemoryRow[]): Table {
+function memoryTable(rows: MemoryRow[], rounds: number): Table {
   const connections = rows.find((row) => row.memory)?.memory?.connections ?? 0;
+  const many = rounds > 1;
   const headers = [
     "server",
     "RSS at start",
     `RSS with ${fmt.count(connections)} idle`,
     "KiB per idle conn",
-    `vs ${SERVERS[BASELINE].label}`,
+    ...(many ? ["KiB min–max"] : []),
+    `vs ${BASE_LABEL}`,
+    ...(many ? ["ratio min–max"] : []),
   ];
   return {
     headers,
-    align: ["left", "right", "right", "right", "right"],
+    align: ["left", ...headers.slice(1).map((): Align => "right")],
     rows: rows.map((row) =>
       row.memory
         ? [
@@ -95,9 +126,11 @@ function memoryTable(rows: MemoryRow[]): Table {
           fmt.mebibytes(row.memory.rssStartKiB),
           fmt.mebibytes(row.memory.rssWithKiB),
           row.memory.kibPerConnection.toFixed(1),
+          ...(many ? [spreadCell(row.spread, (kib) => kib.toFixed(1))] : []),
           fmt.ratio(row.ratio),
+          ...(many ? [ratioSpreadCell(row.spread)] : []),
         ]
-        : [SERVERS[row.server].label, row.status, "—", "—", "—"]
+        : [SERVERS[row.server].label, row.status, ...headers.slice(2).map(() => "—")]
     ),
     groupEnds: new Set(),
   };
@@ -138,11 +171,32 @@ function markdown(table: Table): string {
     .join("\n");
 }
 
+/** What the numbers of a several-round run are. */
+function roundsSentence(rounds: number): string {
+  return `Rounds: ${rounds}. Each round runs every server over every shape, the order of the ` +
+    `servers rotating by one from round to round. Every number is the median of the ${rounds} ` +
+    `rounds, each column on its own (so p99 and req/s may come from different rounds); a ` +
+    `latency wrk could not give (n/a) in any round stays n/a, and errors are the sum over the ` +
+    `rounds. "min–max" is the lowest and highest round. vs ${BASE_LABEL} is the ratio of the ` +
+    `medians; "ratio min–max" is the lowest and highest of the per-round ratios, each between ` +
+    `two runs of the same round, minutes apart rather than the whole run.`;
+}
+
+const ONE_ROUND = "Rounds: 1. Each number is one run; on a shared machine a run can be tens of " +
+  "percent off the next, so compare with care (`--rounds N` reports medians and their spread).";
+
 /** The run as the terminal shows it. */
 export function renderText(results: RunResults): string {
+  const rounds = results.settings.rounds;
   const parts: string[] = [];
-  if (results.load.length > 0) parts.push(terminal(loadTable(results.load)));
-  if (results.memory.length > 0) parts.push(terminal(memoryTable(results.memory)));
+  if (rounds > 1) {
+    parts.push(
+      `Medians of ${rounds} rounds; min–max: the lowest and highest round; vs ${BASE_LABEL}: ` +
+        "the ratio of the medians; ratio min–max: the lowest and highest per-round ratio.",
+    );
+  }
+  if (results.load.length > 0) parts.push(terminal(loadTable(results.load, rounds)));
+  if (results.memory.length > 0) parts.push(terminal(memoryTable(results.memory, rounds)));
   const notes = rowNotes(results);
   if (notes.length > 0) parts.push(notes.map((note) => `note: ${note}`).join("\n"));
   return parts.join("\n\n");
@@ -174,10 +228,12 @@ export function renderMarkdown(results: RunResults): string {
     `Pipelining sends ${PIPELINE_DEPTH} requests per write. ` +
     `CPU is the server process's user + system time (/proc/PID/stat, ` +
     `${s.clockTicksPerSecond} ticks/s) over the measured run. ` +
-    `Ratios are against ${SERVERS[BASELINE].label}: above 1× is more requests per second.`,
+    `Ratios are against ${BASE_LABEL}: above 1× is more requests per second.`,
+    "",
+    s.rounds > 1 ? roundsSentence(s.rounds) : ONE_ROUND,
   ];
   if (results.load.length > 0) {
-    out.push("", "## Throughput and latency", "", markdown(loadTable(results.load)));
+    out.push("", "## Throughput and latency", "", markdown(loadTable(results.load, s.rounds)));
     out.push("", "![req/s per shape and server](chart.svg)");
   }
   if (results.memory.length > 0) {
@@ -187,7 +243,7 @@ export function renderMarkdown(results: RunResults): string {
         "after one request and its response. For memory the ratio is KiB per connection: below " +
         "1× is leaner.",
       "",
-      markdown(memoryTable(results.memory)),
+      markdown(memoryTable(results.memory, s.rounds)),
     );
   }
   const notes = rowNotes(results);

@@ -1,11 +1,14 @@
 /**
- * The benchmark harness: `deno task bench [--quick] [--duration N] [--shapes a,b] [--servers a,b]`.
+ * The benchmark harness: `deno task bench [--quick] [--duration N] [--shapes a,b] [--servers a,b]
+ * [--rounds N]`.
  *
  * For each server (ours, Deno.serve, the raw loop) it starts a process per mode the chosen
  * shapes need, checks it answers correctly, warms it up, and drives each shape with wrk while
  * reading the process's CPU time; the memory shape gets a fresh process and 2,000 idle
- * connections. Then it prints a table and writes bench/RESULTS.md, bench/chart.svg and
- * bench/out/latest.json. bench/README.md explains the shapes and how to read the numbers.
+ * connections. With `--rounds N` it does all that N times, the servers' order rotating each
+ * round, and reports the medians and their spread (bench/rounds.ts). Then it prints a table and
+ * writes bench/RESULTS.md, bench/chart.svg and bench/out/latest.json. bench/README.md explains
+ * the shapes and how to read the numbers.
  *
  * Only processes this harness started are ever stopped, on success, failure or Ctrl-C.
  *
@@ -27,7 +30,8 @@ import {
   timeWaitSockets,
 } from "./procs.ts";
 import { addRatios, renderMarkdown, renderText } from "./report.ts";
-import type { LoadRow, MemoryRow, RunResults } from "./results.ts";
+import type { LoadRow, MemoryRow, Round, RunResults } from "./results.ts";
+import { aggregateRounds, roundOrder } from "./rounds.ts";
 import { type Profile, type RunningServer, startServer } from "./server.ts";
 import {
   CONNECTIONS,
@@ -61,6 +65,8 @@ const BUSY_LOAD = 0.5;
 
 /** Set on Ctrl-C (or SIGTERM): cleanup is under way, and what fails now is no news. */
 let interrupted = false;
+/** "round 2/3 " in progress lines when there are several rounds. */
+let roundLabel = "";
 
 /** Everything a run needs at hand. */
 interface Context {
@@ -68,7 +74,10 @@ interface Context {
   children: Children;
   /** The temporary directory holding the static files. */
   fsRoot: string;
+  /** The run: its settings, and its notes. */
   results: RunResults;
+  /** The round under way, which its rows go to. */
+  round: Round;
 }
 
 async function main(): Promise<number> {
@@ -115,6 +124,7 @@ async function main(): Promise<number> {
         connections: CONNECTIONS,
         pipelineDepth: PIPELINE_DEPTH,
         clockTicksPerSecond: await clockTicksPerSecond(),
+        rounds: options.rounds,
         openFilesLimit: await openFilesLimit(),
       },
       load: [],
@@ -132,10 +142,35 @@ async function main(): Promise<number> {
       );
     }
     await writeStaticFiles(fsRoot);
-    const context: Context = { options, children, fsRoot, results };
-    for (const name of options.servers) await benchServer(context, SERVERS[name]);
+    const rounds: Round[] = [];
+    for (let index = 0; index < options.rounds && !interrupted; index++) {
+      const round: Round = {
+        round: index + 1,
+        order: roundOrder(options.servers, index),
+        load: [],
+        memory: [],
+      };
+      rounds.push(round);
+      if (options.rounds > 1) {
+        roundLabel = `round ${round.round}/${options.rounds} `;
+        const order = round.order.map((name) => SERVERS[name].label).join(", ");
+        console.error(`\nround ${round.round} of ${options.rounds}: ${order}`);
+      }
+      const context: Context = { options, children, fsRoot, results, round };
+      for (const name of round.order) await benchServer(context, SERVERS[name]);
+      sortRows(round);
+      addRatios(round);
+    }
     if (interrupted) return 130;
 
+    if (rounds.length === 1) {
+      // One round is the run, as it always was.
+      results.load = rounds[0].load;
+      results.memory = rounds[0].memory;
+    } else {
+      Object.assign(results, aggregateRounds(rounds));
+      results.rounds = rounds;
+    }
     sortRows(results);
     addRatios(results);
     console.log(`\n${renderText(results)}\n`);
@@ -145,7 +180,9 @@ async function main(): Promise<number> {
         "profiles (.cpuprofile for Chrome DevTools, .md summary, .svg flamegraph): bench/out/profiles/",
       );
     }
-    const failed = [...results.load, ...results.memory].some((row) => row.status === "failed");
+    // A round that failed fails the run, even when the other rounds measured the row.
+    const failed = rounds.flatMap((round) => [...round.load, ...round.memory])
+      .some((row) => row.status === "failed");
     return failed ? 1 : 0;
   } finally {
     for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
@@ -155,7 +192,7 @@ async function main(): Promise<number> {
 
 /** Runs every chosen shape against one server. */
 async function benchServer(context: Context, spec: ServerSpec): Promise<void> {
-  const { options, fsRoot, results } = context;
+  const { options, fsRoot, round } = context;
   // Shapes whose server process takes the same arguments share one process.
   const groups = new Map<string, { args: string[]; shapes: LoadShape[] }>();
   for (const name of options.shapes) {
@@ -165,7 +202,7 @@ async function benchServer(context: Context, spec: ServerSpec): Promise<void> {
     const args = spec.args(shape.mode, fsRoot);
     if (skip !== null || !Array.isArray(args)) {
       const note = skip ?? (args as { skip: string }).skip;
-      results.load.push({ shape: shape.name, server: spec.name, status: "skipped", note });
+      round.load.push({ shape: shape.name, server: spec.name, status: "skipped", note });
       progress(spec, shape.title, `skipped (${note})`);
       continue;
     }
@@ -201,10 +238,10 @@ async function benchProcess(
   shapes: LoadShape[],
   profile: Profile | undefined,
 ): Promise<void> {
-  const { options, children, fsRoot, results } = context;
+  const { options, children, fsRoot, round } = context;
   const fail = (shape: LoadShape, error: unknown) => {
     const note = (error as Error).message;
-    results.load.push({ shape: shape.name, server: spec.name, status: "failed", note });
+    round.load.push({ shape: shape.name, server: spec.name, status: "failed", note });
     progress(spec, shape.title, `FAILED: ${note}`);
   };
   let server: RunningServer;
@@ -222,14 +259,14 @@ async function benchProcess(
     for (const shape of shapes) {
       await delay(PAUSE_MS);
       try {
-        results.load.push(await measure(context, spec, server, shape));
+        round.load.push(await measure(context, spec, server, shape));
       } catch (error) {
         fail(shape, error);
       }
     }
   } catch (error) {
     for (const shape of shapes) {
-      if (!results.load.some((row) => row.shape === shape.name && row.server === spec.name)) {
+      if (!round.load.some((row) => row.shape === shape.name && row.server === spec.name)) {
         fail(shape, error);
       }
     }
@@ -285,23 +322,26 @@ async function quietTimeWait(spec: ServerSpec): Promise<void> {
   }
 }
 
-/** Where `spec`'s process for `mode` writes its profile under --cpu-prof; none otherwise. */
+/**
+ * Where `spec`'s process for `mode` writes its profile under --cpu-prof (with several rounds,
+ * one per round: ours-hello-r2); none otherwise.
+ */
 async function profileFor(
-  { options }: Context,
+  { options, round }: Context,
   spec: ServerSpec,
   mode: string,
 ): Promise<Profile | undefined> {
   if (!options.cpuProf) return undefined;
   const dir = new URL("out/profiles/", BENCH).pathname;
   await Deno.mkdir(dir, { recursive: true });
-  return { dir, name: `${spec.name}-${mode}` };
+  const suffix = options.rounds > 1 ? `-r${round.round}` : "";
+  return { dir, name: `${spec.name}-${mode}${suffix}` };
 }
 
 /** The memory shape: a fresh process in hello mode, then idle connections. */
 async function benchMemory(context: Context, spec: ServerSpec) {
-  const { children, fsRoot, results } = context;
-  const push = (row: Omit<MemoryRow, "server">) =>
-    results.memory.push({ server: spec.name, ...row });
+  const { children, fsRoot, results, round } = context;
+  const push = (row: Omit<MemoryRow, "server">) => round.memory.push({ server: spec.name, ...row });
   const skip = await whySkip(spec, "hello");
   const args = spec.args("hello", fsRoot);
   if (skip !== null || !Array.isArray(args)) {
@@ -371,7 +411,7 @@ async function writeStaticFiles(dir: string): Promise<void> {
 }
 
 /** Rows by shape, then server, in the suite's order. */
-function sortRows(results: RunResults): void {
+function sortRows(results: Pick<RunResults, "load" | "memory">): void {
   const shapeAt = (name: string) => SHAPE_NAMES.indexOf(name as typeof SHAPE_NAMES[number]);
   const serverAt = (name: string) => SERVER_NAMES.indexOf(name as typeof SERVER_NAMES[number]);
   results.load.sort((a, b) =>
@@ -410,7 +450,7 @@ async function denoFmt(...files: URL[]): Promise<void> {
 }
 
 function progress(spec: ServerSpec, what: string, said: string): void {
-  if (!interrupted) console.error(`[${spec.label}] ${what}: ${said}`);
+  if (!interrupted) console.error(`${roundLabel}[${spec.label}] ${what}: ${said}`);
 }
 
 if (import.meta.main) Deno.exit(await main());
