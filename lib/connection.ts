@@ -225,6 +225,8 @@ export class Connection {
   #closed = false;
   /** Closed by us (timeout, shutdown deadline, failed write): errors that follow are expected. */
   #aborted = false;
+  /** A read started while a handler ran (see #watch), not yet taken by #read. */
+  #pendingRead: Promise<number | null> | null = null;
   /** The handler's `info` for the exchange in progress; told if its response is not sent. */
   #info: ExchangeInfo | null = null;
   /** Infos whose responses end in the queued bytes, and in the write in flight. */
@@ -360,6 +362,10 @@ export class Connection {
     }
     this.#readDeadline = Date.now() + LINGER_MS;
     let total = 0;
+    if (this.#pendingRead !== null) {
+      // Its buffer must not be read into twice at once.
+      if (await this.#read().catch(() => null) === null) return;
+    }
     while (total < LINGER_BYTES) {
       const n = await this.conn.read(this.#buf);
       if (n === null) break;
@@ -373,7 +379,15 @@ export class Connection {
    * Reads more bytes into the buffer. With nothing buffered between requests (`waiting`), that is
    * the small idle buffer; otherwise the working buffer, compacted or grown first if full.
    */
-  async #read(waiting = false): Promise<number | null> {
+  #read(waiting = false): Promise<number | null> {
+    const pending = this.#pendingRead;
+    if (pending === null) return this.#readMore(waiting);
+    // Started while a handler ran: its bytes land where this read's would have.
+    this.#pendingRead = null;
+    return pending;
+  }
+
+  async #readMore(waiting: boolean): Promise<number | null> {
     if (waiting && this.#start === this.#end) {
       this.#buf = this.#idleBuf;
       this.#start = this.#end = 0;
@@ -400,7 +414,23 @@ export class Connection {
 
   #consume(n: number): void {
     this.#start += n;
-    if (this.#start === this.#end) this.#start = this.#end = 0;
+    // A pending read fills from #end on: the offsets must stay where it will find them.
+    if (this.#start === this.#end && this.#pendingRead === null) this.#start = this.#end = 0;
+  }
+
+  /**
+   * While an asynchronous handler works on a request without a body, keeps a read pending, as
+   * the loop would do next anyway: bytes of the next request are kept for later, and the end of
+   * the connection (EOF or a reset) aborts the request's `signal`. Go's server cancels the
+   * request's context the same way, a client's half-close included.
+   */
+  #watch(info: ExchangeInfo): void {
+    if (this.#pendingRead !== null || this.#closed) return;
+    const read = this.#pendingRead = this.#readMore(this.#start === this.#end);
+    read.then((n) => {
+      if (n === null) info.cancel(); // kept as pending: the next #read sees the end too
+      else if (this.#pendingRead === read) this.#pendingRead = null; // its bytes are in the buffer
+    }, () => info.cancel()); // kept as pending: the next #read throws it
   }
 
   /** The next request head if the buffer holds all of it, else null. */
@@ -456,8 +486,8 @@ export class Connection {
       // refused, they are not requests and must not be parsed as the next one.
       if (head.method === "CONNECT") keepAlive = false;
     } else {
-      request = this.#toRequest(head, body);
       info = this.#info = new ExchangeInfo(this.remoteAddr);
+      request = this.#toRequest(head, body, info);
       try {
         const result = this.#cfg.handler(request, info);
         if (result instanceof Response) {
@@ -465,6 +495,7 @@ export class Connection {
         } else {
           // A slow handler must not hold back the responses queued before it.
           if (this.#queued > 0) await this.#send();
+          if (body === null) this.#watch(info);
           response = await result;
           if (!(response instanceof Response)) {
             throw new TypeError("the handler did not return a Response");
@@ -517,7 +548,7 @@ export class Connection {
     return keepAlive && !this.#closing;
   }
 
-  #toRequest(head: RequestHead, body: BodyState | null): Request {
+  #toRequest(head: RequestHead, body: BodyState | null, info: ExchangeInfo): Request {
     const url = head.form === "absolute"
       ? absoluteFormUrl(head.target) // RFC 9112 §3.2.2: the target's authority overrides Host.
       : originFormUrl(
@@ -531,7 +562,7 @@ export class Connection {
     const stream = body === null || head.method === "GET" || head.method === "HEAD"
       ? null
       : body.stream;
-    return createRequest(head.method, url, head.headers, stream);
+    return createRequest(head.method, url, head.headers, stream, info);
   }
 
   async #handlerFailed(error: unknown, request: Request): Promise<Response> {
@@ -598,6 +629,13 @@ export class Connection {
     const timeout = this.#cfg.timeouts.bodyTimeout;
     const decoder = body.decoder;
     if (decoder === null) {
+      if (this.#end === this.#start && this.#pendingRead !== null) {
+        // A read the previous handler left out comes first (#watch).
+        this.#readDeadline = Date.now() + timeout;
+        const n = await this.#read();
+        this.#readDeadline = Infinity;
+        if (n === null) throw new PeerClosed("before the request body ended");
+      }
       let chunk: Uint8Array;
       if (this.#end > this.#start) {
         const n = Math.min(body.remaining, this.#end - this.#start);
@@ -1049,6 +1087,8 @@ class ExchangeInfo implements ServeHandlerInfo {
   #completion: PromiseWithResolvers<void> | null = null;
   /** Undefined while the response is on its way, null once written, the error if it failed. */
   #outcome: Error | null | undefined = undefined;
+  #cancelled = false;
+  #aborts: (() => void)[] | null = null;
 
   constructor(remoteAddr: Deno.NetAddr) {
     this.remoteAddr = remoteAddr;
@@ -1066,8 +1106,24 @@ class ExchangeInfo implements ServeHandlerInfo {
 
   settle(error: Error | null): void {
     if (this.#outcome !== undefined) return;
+    if (error !== null) this.cancel();
     this.#outcome = error;
+    this.#aborts = null; // delivered or not, nothing is left to cancel
     this.#apply();
+  }
+
+  /** Registers what aborts the request's signal (the runtime asks when `signal` is first read). */
+  onCancel(abort: () => void): void {
+    if (this.#cancelled) abort();
+    else if (this.#outcome === undefined) (this.#aborts ??= []).push(abort);
+  }
+
+  /** The client left before the response was written: abort the request's signal. */
+  cancel(): void {
+    if (this.#cancelled || this.#outcome !== undefined) return;
+    this.#cancelled = true;
+    for (const abort of this.#aborts ?? []) abort();
+    this.#aborts = null;
   }
 
   #apply(): void {

@@ -90,6 +90,12 @@ export function absoluteFormUrl(target: string): string {
 
 // ---- The Request --------------------------------------------------------------------------
 
+/** Where a request learns that its client went away (the engine's per-request info). */
+export interface Cancellation {
+  /** Calls `abort` when the client leaves before the response is written (now, if it has). */
+  onCancel(abort: () => void): void;
+}
+
 /** What `Request`'s accessors read, shaped like the runtime's own inner request. */
 class InnerRequest {
   methodInner: string;
@@ -101,12 +107,24 @@ class InnerRequest {
   urlListProcessed: string[] = [];
   clientRid = null;
   blobUrlEntry = null;
+  #cancellation: Cancellation | null;
 
-  constructor(method: string, url: string, headers: HeaderList, body: unknown) {
+  constructor(
+    method: string,
+    url: string,
+    headers: HeaderList,
+    body: unknown,
+    cancellation: Cancellation | null,
+  ) {
     this.methodInner = method;
     this.headerListInner = headers;
     this.body = body;
     this.urlList = [() => url];
+    this.#cancellation = cancellation;
+  }
+  /** Called by the runtime when `signal` is first read, with what aborts it. */
+  onCancel(abort: () => void): void {
+    this.#cancellation?.onCancel(abort);
   }
   get method(): string {
     return this.methodInner;
@@ -170,6 +188,7 @@ function build(
   url: string,
   headers: HeaderList,
   body: ReadableStream<Uint8Array> | null,
+  cancellation: Cancellation | null = null,
 ): Request {
   const f = internals.fields;
   const inner = new InnerRequest(
@@ -177,6 +196,7 @@ function build(
     url,
     headers,
     body === null ? null : new internals.InnerBody(body),
+    cancellation,
   );
   const request = Object.create(Request.prototype);
   request[f["request"]] = inner;
@@ -252,19 +272,21 @@ const FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
 /**
  * A `Request` with an already serialised `url`, the parsed `headers` (which it takes over) and,
  * unless null, a body stream. The same as the `Request` constructor would give, only cheaper
- * when the runtime allows. Throws a TypeError for a method Fetch forbids.
+ * when the runtime allows; then its `signal` aborts when `cancellation` says the client left.
+ * Throws a TypeError for a method Fetch forbids.
  */
 export function createRequest(
   method: string,
   url: string,
   headers: HeaderList,
   body: ReadableStream<Uint8Array> | null,
+  cancellation: Cancellation | null = null,
 ): Request {
   if (internals !== null) {
     const upper = method.toUpperCase();
     if (FORBIDDEN_METHODS.has(upper)) throw new TypeError(`${method} is a forbidden method`);
     if (NORMALISED_METHODS.has(upper)) method = upper;
-    return build(internals, method, url, headers, body);
+    return build(internals, method, url, headers, body, cancellation);
   }
   return constructRequest(method, url, headers, body);
 }
