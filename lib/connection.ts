@@ -631,6 +631,7 @@ export class Connection {
     if (decoder === null) {
       if (this.#end === this.#start && this.#pendingRead !== null) {
         // A read the previous handler left out comes first (#watch).
+        if (sendFirst) await this.#send();
         this.#readDeadline = Date.now() + timeout;
         const n = await this.#read();
         this.#readDeadline = Infinity;
