@@ -1265,6 +1265,18 @@ Deno.test("connection: an idle connection waits in a 1 KiB buffer, even after a 
 
 // ---- info.completed ------------------------------------------------------------------------------
 
+/** A response body that would take seconds: 100 chunks of `char`, one every 20 ms. */
+const endless = (char: string) =>
+  delayedStream(Array.from({ length: 100 }, () => char.repeat(1000)), 20);
+
+/** A client that asks for `path`, waits for `marker` in the answer's first bytes, and hangs up. */
+async function hangUpDuring(port: number, path: string, marker: string): Promise<void> {
+  const client = await RawClient.connect(port);
+  await client.write(GET(path));
+  await client.until(marker);
+  await client.close();
+}
+
 Deno.test("connection: info.completed resolves per request once its response is written", async () => {
   const settled: string[] = [];
   const infos = new Set<unknown>();
@@ -1293,12 +1305,9 @@ Deno.test("connection: info.completed rejects with Interrupted when the client l
     info.completed.then(() => outcome = "resolved", (error) => outcome = error);
     // Asked for only once the outcome is known: it must still settle the same way.
     setTimeout(() => observedLater = info.completed, 300);
-    return new Response(delayedStream(Array.from({ length: 100 }, () => "x".repeat(1000)), 20));
+    return new Response(endless("x"));
   }, async (port) => {
-    const client = await RawClient.connect(port);
-    await client.write(GET("/slow"));
-    await client.until("x");
-    await client.close();
+    await hangUpDuring(port, "/slow", "x");
     await waitFor(() => outcome !== "pending", "completed to settle");
     assert.ok(outcome instanceof Deno.errors.Interrupted, String(outcome));
     await waitFor(() => observedLater !== null, "the late look at completed");
@@ -1312,12 +1321,9 @@ Deno.test("connection: an unobserved failed completion is not an unhandled rejec
   await withServer((_request, info) => {
     void info.completed; // made, never awaited
     asked = true;
-    return new Response(delayedStream(Array.from({ length: 100 }, () => "y".repeat(1000)), 20));
+    return new Response(endless("y"));
   }, async (port) => {
-    const client = await RawClient.connect(port);
-    await client.write(GET("/"));
-    await client.until("y");
-    await client.close();
+    await hangUpDuring(port, "/", "y");
     await sleep(100);
     assert.ok(asked);
   });
@@ -1428,12 +1434,9 @@ Deno.test("connection: a streamed response's signal aborts when the client hangs
   let aborted = false;
   await withServer((request) => {
     request.signal.addEventListener("abort", () => aborted = true);
-    return new Response(delayedStream(Array.from({ length: 200 }, () => "z".repeat(1000)), 20));
+    return new Response(endless("z"));
   }, async (port) => {
-    const client = await RawClient.connect(port);
-    await client.write(GET("/events"));
-    await client.until("z");
-    await client.close();
+    await hangUpDuring(port, "/events", "z");
     await waitFor(() => aborted, "the signal to abort");
     await sleep(50); // the stream's last pull was asleep when it was cancelled
   });
