@@ -11,6 +11,9 @@
  * Deno connections have no deadlines, so a connection publishes when its current wait must end
  * ({@link Connection.expired}) and the server's reaper closes it if that passes.
  *
+ * Each request gets its own `info`, as with `Deno.serve`: `info.completed` settles when the
+ * response has been written, and the request's `signal` aborts if the client leaves first.
+ *
  * @module
  */
 
