@@ -813,14 +813,13 @@ async function openAt(path: string, start: number): Promise<Deno.FsFile> {
 }
 
 /**
- * Reads `[position, end)` of an open file on demand: one chunk per pull, into a fresh buffer
- * (the consumer may keep it), so a client that stops reading stops the reading too. The file is
- * closed at the end, on a read error, and when the stream is cancelled (the client went away).
+ * A stream over an open file that `step` fills one piece per pull, on demand, so a client that
+ * stops reading stops the reading too. `step` resolves true after the last piece. The file is
+ * closed at the end, on an error, and when the stream is cancelled (the client went away).
  */
-function fileStream(
+function streamOfFile(
   file: Deno.FsFile,
-  position: number,
-  end: number,
+  step: (controller: ReadableStreamDefaultController<Uint8Array<ArrayBuffer>>) => Promise<boolean>,
 ): ReadableStream<Uint8Array<ArrayBuffer>> {
   let closed = false;
   const close = () => {
@@ -832,15 +831,7 @@ function fileStream(
   return new ReadableStream({
     async pull(controller) {
       try {
-        const buffer = new Uint8Array(Math.min(CHUNK, end - position));
-        const n = buffer.length === 0 ? null : await file.read(buffer);
-        if (n === null) {
-          if (position < end) throw new Error("the file shrank while being served");
-        } else {
-          position += n;
-          controller.enqueue(n === buffer.length ? buffer : buffer.subarray(0, n));
-        }
-        if (position >= end) {
+        if (await step(controller)) {
           close();
           controller.close();
         }
@@ -855,6 +846,28 @@ function fileStream(
   }, { highWaterMark: 0 });
 }
 
+/**
+ * `[position, end)` of an open file, a chunk per pull, each in a fresh buffer (the reader may
+ * keep it).
+ */
+function fileStream(
+  file: Deno.FsFile,
+  position: number,
+  end: number,
+): ReadableStream<Uint8Array<ArrayBuffer>> {
+  return streamOfFile(file, async (controller) => {
+    const buffer = new Uint8Array(Math.min(CHUNK, end - position));
+    const n = buffer.length === 0 ? null : await file.read(buffer);
+    if (n === null) {
+      if (position < end) throw new Error("the file shrank while being served");
+    } else {
+      position += n;
+      controller.enqueue(n === buffer.length ? buffer : buffer.subarray(0, n));
+    }
+    return position >= end;
+  });
+}
+
 /** The parts of a multipart/byteranges body, one range at a time from one open file. */
 function multipartStream(
   file: Deno.FsFile,
@@ -864,42 +877,26 @@ function multipartStream(
   let index = 0;
   let position = 0;
   let end = 0;
-  let closed = false;
-  const close = () => {
-    if (!closed) {
-      closed = true;
-      file.close();
+  return streamOfFile(file, async (controller) => {
+    if (position < end) {
+      const buffer = new Uint8Array(Math.min(CHUNK, end - position));
+      const n = await file.read(buffer);
+      if (n === null) throw new Error("the file shrank while being served");
+      position += n;
+      controller.enqueue(buffer.subarray(0, n));
+      return false;
     }
-  };
-  return new ReadableStream({
-    async pull(controller) {
-      try {
-        if (position < end) {
-          const buffer = new Uint8Array(Math.min(CHUNK, end - position));
-          const n = await file.read(buffer);
-          if (n === null) throw new Error("the file shrank while being served");
-          position += n;
-          controller.enqueue(buffer.subarray(0, n));
-        } else if (index < parts.length) {
-          const part = parts[index++];
-          await file.seek(part.start, Deno.SeekMode.Start);
-          position = part.start;
-          end = part.end + 1;
-          controller.enqueue(part.head);
-        } else {
-          controller.enqueue(tail);
-          close();
-          controller.close();
-        }
-      } catch (error) {
-        close();
-        controller.error(error);
-      }
-    },
-    cancel() {
-      close();
-    },
-  }, { highWaterMark: 0 });
+    if (index < parts.length) {
+      const part = parts[index++];
+      await file.seek(part.start, Deno.SeekMode.Start);
+      position = part.start;
+      end = part.end + 1;
+      controller.enqueue(part.head);
+      return false;
+    }
+    controller.enqueue(tail);
+    return true;
+  });
 }
 
 // ---- Listings ---------------------------------------------------------------------------------
