@@ -150,18 +150,23 @@ export interface SpawnOptions {
   startTimeout?: number;
 }
 
-/** Starts `server.ts args…` and waits for the http(s) URL it prints. */
-export async function spawnServer(
-  args: string[],
-  options: SpawnOptions = {},
-): Promise<ServerProcess> {
-  const child = new Deno.Command(Deno.execPath(), {
+/** `deno run <permissions> server.ts args…` from the repository root, its output piped. */
+function serverCommand(args: string[], options: SpawnOptions): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
     args: ["run", ...(options.permissions ?? DEFAULT_PERMISSIONS), SERVER, ...args],
     cwd: ROOT,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-  }).spawn();
+  });
+}
+
+/** Starts `server.ts args…` and waits for the http(s) URL it prints. */
+export async function spawnServer(
+  args: string[],
+  options: SpawnOptions = {},
+): Promise<ServerProcess> {
+  const child = serverCommand(args, options).spawn();
   const server = new ServerProcess(child);
   try {
     const match = await server.waitFor(
@@ -183,13 +188,7 @@ export async function runServer(
   args: string[],
   options: SpawnOptions & { timeout?: number } = {},
 ): Promise<ProcessResult> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...(options.permissions ?? DEFAULT_PERMISSIONS), SERVER, ...args],
-    cwd: ROOT,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = serverCommand(args, options).spawn();
   return await new ServerProcess(child).wait(options.timeout ?? 20_000);
 }
 
