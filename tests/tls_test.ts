@@ -421,21 +421,17 @@ Deno.test({
 
 // ---- The CLI --------------------------------------------------------------------------------
 
+/** The CLI's flags for HTTPS on HOST at a free port with these PEM files. */
+function tlsFlags(cert: string, key: string): string[] {
+  return ["--host", HOST, "--port", "0", "--cert", cert, "--key", key];
+}
+
 Deno.test({
   name: "tls: server.ts --cert --key serves HTTPS and prints an https URL",
   ignore,
   async fn() {
     await withCerts(async (certs) => {
-      const server = await spawnServer([
-        "--host",
-        HOST,
-        "--port",
-        "0",
-        "--cert",
-        certs.certPath,
-        "--key",
-        certs.keyPath,
-      ]);
+      const server = await spawnServer(tlsFlags(certs.certPath, certs.keyPath));
       try {
         assert.match(server.url, /^https:\/\/127\.0\.0\.1:\d+\/$/);
         const client = Deno.createHttpClient({ caCerts: [certs.ca] });
@@ -463,47 +459,20 @@ Deno.test({
   ignore,
   async fn() {
     await withCerts(async (certs) => {
-      const missing = await runServer([
-        "--host",
-        HOST,
-        "--port",
-        "0",
-        "--cert",
-        `${certs.dir}/nope.pem`,
-        "--key",
-        certs.keyPath,
-      ]);
+      const missing = await runServer(tlsFlags(`${certs.dir}/nope.pem`, certs.keyPath));
       assert.equal(missing.code, 1);
       assert.equal(missing.stdout, "");
       assert.equal(missing.stderr.trim().split("\n").length, 1, missing.stderr);
       assert.match(missing.stderr, /^tcp-http: cannot read --cert .*nope\.pem/);
 
       // A directory where the certificate should be.
-      const directory = await runServer([
-        "--host",
-        HOST,
-        "--port",
-        "0",
-        "--cert",
-        certs.dir,
-        "--key",
-        certs.keyPath,
-      ]);
+      const directory = await runServer(tlsFlags(certs.dir, certs.keyPath));
       assert.equal(directory.code, 1);
       assert.equal(directory.stderr.trim().split("\n").length, 1, directory.stderr);
       assert.match(directory.stderr, /^tcp-http: cannot read --cert /);
 
       // A file that is not a certificate.
-      const garbage = await runServer([
-        "--host",
-        HOST,
-        "--port",
-        "0",
-        "--cert",
-        `${certs.dir}/server.ext`,
-        "--key",
-        certs.keyPath,
-      ]);
+      const garbage = await runServer(tlsFlags(`${certs.dir}/server.ext`, certs.keyPath));
       assert.equal(garbage.code, 1);
       assert.equal(garbage.stderr.trim().split("\n").length, 1, garbage.stderr);
       assert.match(garbage.stderr, /^tcp-http: cannot start HTTPS with /);
@@ -516,16 +485,7 @@ Deno.test({
   ignore,
   async fn() {
     await withCerts(async (certs) => {
-      const result = await runServer([
-        "--host",
-        HOST,
-        "--port",
-        "0",
-        "--cert",
-        certs.certPath,
-        "--key",
-        certs.otherKeyPath,
-      ]);
+      const result = await runServer(tlsFlags(certs.certPath, certs.otherKeyPath));
       assert.equal(result.code, 1);
       assert.equal(result.stdout, "");
       assert.equal(result.stderr.trim().split("\n").length, 1, result.stderr);
