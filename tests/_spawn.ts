@@ -1,7 +1,7 @@
 /**
  * Test helpers: run `server.ts` as a real process, wait for the URL it prints, watch its output,
  * and stop it with a signal, everything bounded in time. Also a few raw-socket helpers shared by
- * the process and library tests.
+ * the process and library tests, and a check for an external command (openssl, curl, nginx).
  *
  * @module
  */
@@ -190,6 +190,16 @@ export async function runServer(
 ): Promise<ProcessResult> {
   const child = serverCommand(args, options).spawn();
   return await new ServerProcess(child).wait(options.timeout ?? 20_000);
+}
+
+/** Whether `command args…` runs and succeeds (false when it is not installed). */
+export async function canRun(command: string, args: string[]): Promise<boolean> {
+  try {
+    return (await new Deno.Command(command, { args, stdout: "null", stderr: "null" }).output())
+      .success;
+  } catch {
+    return false; // not installed
+  }
 }
 
 /** Resolves with `promise`, or rejects with a message naming `what` after `ms`. */

@@ -9,19 +9,10 @@ import assert from "node:assert/strict";
 import { clientAddress, TrustedProxies } from "../lib/clientip.ts";
 import { serve, type Server } from "../lib/server.ts";
 import type { Handler } from "../lib/types.ts";
-import { sleep, within } from "./_spawn.ts";
+import { canRun, sleep, within } from "./_spawn.ts";
 
 const HOST = "127.0.0.1";
 const decoder = new TextDecoder();
-
-async function canRun(command: string, args: string[]): Promise<boolean> {
-  try {
-    return (await new Deno.Command(command, { args, stdout: "null", stderr: "null" }).output())
-      .success;
-  } catch {
-    return false; // not installed
-  }
-}
 
 const HAVE_NGINX = await canRun("nginx", ["-v"]);
 const HAVE_CURL = await canRun("curl", ["--version"]);

@@ -5,23 +5,14 @@
 
 import assert from "node:assert/strict";
 import { serve } from "../lib/server.ts";
-import { runServer, spawnServer, within } from "./_spawn.ts";
+import { canRun, runServer, spawnServer, within } from "./_spawn.ts";
 
 const HOST = "127.0.0.1";
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-async function hasCommand(name: string, args: string[]): Promise<boolean> {
-  try {
-    return (await new Deno.Command(name, { args, stdout: "null", stderr: "null" }).output())
-      .success;
-  } catch {
-    return false; // not installed
-  }
-}
-
-const HAVE_OPENSSL = await hasCommand("openssl", ["version"]);
-const HAVE_CURL = await hasCommand("curl", ["--version"]);
+const HAVE_OPENSSL = await canRun("openssl", ["version"]);
+const HAVE_CURL = await canRun("curl", ["--version"]);
 if (!HAVE_OPENSSL) {
   console.log("tls_test: skipped: openssl is not installed (apt-get install openssl)");
 }
