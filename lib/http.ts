@@ -139,16 +139,6 @@ export function latin1(bytes: Uint8Array, start = 0, end = bytes.length): string
   return s;
 }
 
-/** A field name, lower-cased as it is decoded (names are case-insensitive, RFC 9110 §5.1). */
-function lowerName(bytes: Uint8Array, start: number, end: number): string {
-  let s = "";
-  for (let i = start; i < end; i++) {
-    const c = bytes[i];
-    s += String.fromCharCode(c >= 0x41 && c <= 0x5a ? c + 0x20 : c);
-  }
-  return s;
-}
-
 /**
  * An incremental request-head parser. Feed it the unconsumed bytes of the connection's buffer
  * each time more arrive; it remembers how far it has scanned and where each line ended, so a head
@@ -163,8 +153,12 @@ export class RequestHeadParser {
   #scanned = 0;
   /** Where the request line starts (leading empty lines are skipped, RFC 9112 §2.2). */
   #headStart = 0;
-  /** [start, end) of each complete line of the head, end excluding CRLF. */
+  /**
+   * [start, end) of each complete line of the head, relative to the unconsumed bytes; end is
+   * where the line's LF is, less one (see `parse`). Reused: `#count` entries are in use.
+   */
   #lines: number[] = [];
+  #count = 0;
 
   constructor(limits: Limits = DEFAULT_LIMITS) {
     this.#limits = limits;
@@ -180,7 +174,7 @@ export class RequestHeadParser {
   reset(): void {
     this.#scanned = 0;
     this.#headStart = 0;
-    this.#lines.length = 0;
+    this.#count = 0;
   }
 
   /**
@@ -193,77 +187,89 @@ export class RequestHeadParser {
     start: number,
     end: number,
   ): { head: RequestHead; consumed: number } | null {
-    const view = buf.subarray(start, end);
     const lines = this.#lines;
-    let pos = this.#scanned;
+    const limits = this.#limits;
+    let count = this.#count;
+    let pos = start + this.#scanned;
     for (;;) {
-      const lf = view.indexOf(LF, pos);
-      if (lf === -1) {
-        this.#scanned = view.length;
-        this.#checkPartial(view);
+      // A loop rather than indexOf: lines are short, and indexOf would not stop at `end`.
+      let lf = pos;
+      while (lf < end && buf[lf] !== LF) lf++;
+      if (lf === end) {
+        this.#count = count;
+        this.#scanned = end - start;
+        this.#checkPartial(buf, start, end);
         return null;
       }
-      const lineStart = lines.length === 0 ? this.#headStart : lines[lines.length - 1] + 2;
-      let lineEnd = lf;
-      if (lineEnd > lineStart && view[lineEnd - 1] === CR) lineEnd--;
+      const rel = lf - start;
+      const lineStart = count === 0 ? this.#headStart : lines[count - 1] + 2;
+      let lineEnd = rel;
+      if (lineEnd > lineStart && buf[lf - 1] === CR) lineEnd--;
       // Offsets are stored so that "end + 2" finds the next line's start, whatever the ending.
-      const nextStart = lf + 1;
+      const nextStart = rel + 1;
       // The target's 414 is decided before the head's 431, as it is when the line trickles in.
-      if (lines.length === 0) checkRequestLineLength(view, lineStart, lf, this.#limits);
+      if (count === 0) checkRequestLineLength(buf, start, start + lineStart, lf, limits);
       // Leading empty lines count toward the limit: RFC 9112 §2.2 asks us to skip at least one,
       // not an endless run of them that would never be answered and would fill the buffer.
-      if (lf >= this.#limits.maxHeadBytes) {
+      if (rel >= limits.maxHeadBytes) {
         throw new HttpError(431, "request head too large");
       }
       if (lineEnd === lineStart) {
-        if (lines.length === 0) {
+        if (count === 0) {
           // An empty line before the request line: robustness rule of RFC 9112 §2.2.
           this.#headStart = nextStart;
-          pos = nextStart;
+          pos = lf + 1;
           continue;
         }
-        const head = parseHead(view, lines, this.#limits);
-        this.reset();
-        return { head, consumed: nextStart };
+        // The bytes stay put while the head is parsed: its offsets can be absolute.
+        for (let k = 0; k < count; k++) lines[k] += start;
+        try {
+          return { head: parseHead(buf, lines, count, limits), consumed: nextStart };
+        } finally {
+          this.reset();
+        }
       }
-      lines.push(lineStart, nextStart - 2);
-      // The pushed "end" is nextStart - 2 so the next line starts at end + 2; the true end of
+      lines[count++] = lineStart;
+      lines[count++] = nextStart - 2;
+      // The stored "end" is nextStart - 2 so the next line starts at end + 2; the true end of
       // the content (without CR) is recomputed from the bytes when the head is parsed.
-      pos = nextStart;
+      pos = lf + 1;
     }
   }
 
   /** Bounds that must hold before the head is complete, so a huge head fails early. */
-  #checkPartial(view: Uint8Array): void {
+  #checkPartial(buf: Uint8Array, start: number, end: number): void {
     const limits = this.#limits;
-    if (this.#lines.length === 0) {
-      checkRequestLineLength(view, this.#headStart, view.length, limits);
+    if (this.#count === 0) {
+      checkRequestLineLength(buf, start, start + this.#headStart, end, limits);
     }
-    if (view.length > limits.maxHeadBytes) throw new HttpError(431, "request head too large");
+    if (end - start > limits.maxHeadBytes) throw new HttpError(431, "request head too large");
   }
 }
 
 /**
  * 414 as soon as the target alone is longer than allowed, even before the line ends.
- * `end` is where the request line's bytes stop so far: its LF, or the last byte received.
+ * `start` is where the request line starts in `buf` and `end` where its bytes stop so far (its
+ * LF, or the last byte received); `base` is where the unconsumed bytes start.
  *
  * The answer must not depend on how the bytes were split, so it looks only at what the
  * byte-by-byte path could have seen before the head limit stopped it (the first
- * `maxHeadBytes + 1` bytes), and never counts a final CR, which may be the start of the CRLF
+ * `maxHeadBytes + 1` bytes after `base`), and never counts a final CR, which may be the start of the CRLF
  * (RFC 9112 §2.2) rather than part of the target.
  */
 function checkRequestLineLength(
-  view: Uint8Array,
+  buf: Uint8Array,
+  base: number,
   start: number,
   end: number,
   limits: Limits,
 ): void {
-  end = Math.min(end, limits.maxHeadBytes + 1);
-  if (end > start && view[end - 1] === CR) end--;
+  end = Math.min(end, base + limits.maxHeadBytes + 1);
+  if (end > start && buf[end - 1] === CR) end--;
   if (end - start <= limits.maxTargetBytes) return;
-  const sp = view.indexOf(SP, start);
+  const sp = buf.indexOf(SP, start);
   if (sp === -1 || sp >= end) return;
-  let targetEnd = view.indexOf(SP, sp + 1);
+  let targetEnd = buf.indexOf(SP, sp + 1);
   if (targetEnd === -1 || targetEnd >= end) targetEnd = end;
   if (targetEnd - sp - 1 > limits.maxTargetBytes) {
     throw new HttpError(414, "request target too long");
@@ -276,7 +282,18 @@ function contentEnd(view: Uint8Array, start: number, storedEnd: number): number 
   return storedEnd >= start && view[storedEnd] === CR ? storedEnd : storedEnd + 1;
 }
 
-function parseHead(view: Uint8Array, lines: number[], limits: Limits): RequestHead {
+/**
+ * Heads at least this long are decoded with one TextDecoder call and cut into substrings, which
+ * are nearly free. The call costs about as much as decoding 40 bytes one by one in JavaScript,
+ * but no more for a 2 KiB head: a browser's 400-byte head parses several times faster.
+ */
+const DECODE_WHOLE_MIN = 64;
+const utf8Decoder = new TextDecoder();
+/** Per field: name end, value start, value end, 1 if the name has upper-case letters. */
+const fieldMarks: number[] = [];
+
+/** Parses a complete head: `lines` holds `count` offsets into `view`, two per line. */
+function parseHead(view: Uint8Array, lines: number[], count: number, limits: Limits): RequestHead {
   // request-line = method SP request-target SP HTTP-version                 (RFC 9112 §3)
   const lineStart = lines[0];
   const lineEnd = contentEnd(view, lineStart, lines[1]);
@@ -285,7 +302,7 @@ function parseHead(view: Uint8Array, lines: number[], limits: Limits): RequestHe
   if (i === lineStart || i >= lineEnd || view[i] !== SP) {
     throw new HttpError(400, "malformed request line");
   }
-  const method = latin1(view, lineStart, i);
+  const methodEnd = i;
   const targetStart = ++i;
   while (i < lineEnd && TARGET_CHAR[view[i]]) i++;
   if (i === targetStart || i >= lineEnd || view[i] !== SP) {
@@ -294,23 +311,58 @@ function parseHead(view: Uint8Array, lines: number[], limits: Limits): RequestHe
   if (i - targetStart > limits.maxTargetBytes) {
     throw new HttpError(414, "request target too long");
   }
-  const target = latin1(view, targetStart, i);
+  const targetEnd = i;
   const minorVersion = parseVersion(view, i + 1, lineEnd);
 
   try {
     // field-line = field-name ":" OWS field-value OWS                        (RFC 9112 §5)
-    const fieldCount = lines.length / 2 - 1;
+    const fieldCount = count / 2 - 1;
     if (fieldCount > limits.maxHeaders) throw new HttpError(431, "too many header fields");
-    const headers: HeaderList = new Array(fieldCount);
-    for (let n = 0, l = 2; l < lines.length; l += 2, n++) {
+    // Check every line first, then decode the text once.
+    const marks = fieldMarks;
+    let bits = 0;
+    let headEnd = lineEnd;
+    for (let l = 2, m = 0; l < count; l += 2, m += 4) {
       const s = lines[l];
-      headers[n] = parseFieldLine(view, s, contentEnd(view, s, lines[l + 1]));
+      headEnd = contentEnd(view, s, lines[l + 1]);
+      bits |= scanFieldLine(view, s, headEnd, marks, m);
+    }
+    // Only ASCII decodes the same as UTF-8 and as ISO-8859-1; obs-text takes the slow path.
+    const text = headEnd - lineStart >= DECODE_WHOLE_MIN && bits < 0x80
+      ? utf8Decoder.decode(view.subarray(lineStart, headEnd))
+      : null;
+    const method = methodEnd - lineStart === 3 && view[lineStart] === 0x47 &&
+        view[lineStart + 1] === 0x45 && view[lineStart + 2] === 0x54
+      ? "GET"
+      : piece(view, text, lineStart, lineStart, methodEnd);
+    const target = piece(view, text, lineStart, targetStart, targetEnd);
+    const headers: HeaderList = new Array(fieldCount);
+    for (let n = 0, l = 2, m = 0; l < count; l += 2, m += 4, n++) {
+      const name = piece(view, text, lineStart, lines[l], marks[m]);
+      headers[n] = [
+        marks[m + 3] === 1 ? name.toLowerCase() : name,
+        piece(view, text, lineStart, marks[m + 1], marks[m + 2]),
+      ];
     }
     return interpretHead(method, target, minorVersion, headers, limits);
   } catch (error) {
-    if (error instanceof HttpError) error.requestLine = { method, target, minorVersion };
+    if (error instanceof HttpError) {
+      const method = latin1(view, lineStart, methodEnd);
+      error.requestLine = { method, target: latin1(view, targetStart, targetEnd), minorVersion };
+    }
     throw error;
   }
+}
+
+/** `view[start, end)` as a string: cut from the head's decoded `text` (at `base`) if there is one. */
+function piece(
+  view: Uint8Array,
+  text: string | null,
+  base: number,
+  start: number,
+  end: number,
+): string {
+  return text === null ? latin1(view, start, end) : text.substring(start - base, end - base);
 }
 
 // HTTP-version = HTTP-name "/" DIGIT "." DIGIT                               (RFC 9112 §2.3)
@@ -329,17 +381,26 @@ function isDigit(c: number): boolean {
 }
 
 /**
- * One field line. No whitespace is allowed between the name and the colon (RFC 9112 §5.1), a
- * line starting with whitespace is obs-fold and refused (§5.2), and the value may not contain
- * CR, LF, NUL or other controls (RFC 9110 §5.5).
+ * Checks one field line and records, at `marks[at]`, where its name ends, where its value starts
+ * and ends, and whether the name needs lower-casing. No whitespace is allowed between the name
+ * and the colon (RFC 9112 §5.1), a line starting with whitespace is obs-fold and refused (§5.2),
+ * and the value may not contain CR, LF, NUL or other controls (RFC 9110 §5.5).
+ * @returns the value's bytes OR-ed together: 0x80 or more when it holds obs-text
  */
-export function parseFieldLine(
+function scanFieldLine(
   bytes: Uint8Array,
   start: number,
   end: number,
-): [string, string] {
+  marks: number[],
+  at: number,
+): number {
   let i = start;
-  while (i < end && TCHAR[bytes[i]]) i++;
+  let upper = 0;
+  for (; i < end; i++) {
+    const c = bytes[i];
+    if (!TCHAR[c]) break;
+    if (c <= 0x5a && c >= 0x41) upper = 1;
+  }
   if (i === start) {
     const c = bytes[start];
     throw new HttpError(
@@ -350,15 +411,33 @@ export function parseFieldLine(
   if (i >= end || bytes[i] !== COLON) {
     throw new HttpError(400, "malformed header field name");
   }
-  const name = lowerName(bytes, start, i);
   let vs = i + 1;
   let ve = end;
   while (vs < ve && (bytes[vs] === SP || bytes[vs] === HTAB)) vs++;
   while (ve > vs && (bytes[ve - 1] === SP || bytes[ve - 1] === HTAB)) ve--;
+  let bits = 0;
   for (let j = vs; j < ve; j++) {
-    if (!FIELD_CHAR[bytes[j]]) throw new HttpError(400, "invalid character in header value");
+    const c = bytes[j];
+    if (!FIELD_CHAR[c]) throw new HttpError(400, "invalid character in header value");
+    bits |= c;
   }
-  return [name, latin1(bytes, vs, ve)];
+  marks[at] = i;
+  marks[at + 1] = vs;
+  marks[at + 2] = ve;
+  marks[at + 3] = upper;
+  return bits;
+}
+
+/** One field line (see {@link scanFieldLine}) as a lower-cased name and its value. */
+export function parseFieldLine(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+): [string, string] {
+  const marks: number[] = [];
+  scanFieldLine(bytes, start, end, marks, 0);
+  const name = latin1(bytes, start, marks[0]);
+  return [marks[3] === 1 ? name.toLowerCase() : name, latin1(bytes, marks[1], marks[2])];
 }
 
 /** Splits a list-based field value (`#element`, RFC 9110 §5.6.1) into trimmed, lower-case tokens. */
@@ -370,6 +449,9 @@ function listTokens(value: string): string[] {
   }
   return out;
 }
+
+/** Shared by every request without a body; frozen, as nothing may change it. */
+const NO_BODY: BodyFraming = Object.freeze({ kind: "none" });
 
 const ABSOLUTE_URI = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
 
@@ -389,8 +471,9 @@ function interpretHead(
   let expect: string | undefined;
 
   for (let i = 0; i < headers.length; i++) {
-    const [name, value] = headers[i];
-    switch (name) {
+    const field = headers[i];
+    const value = field[1];
+    switch (field[0]) {
       case "host":
         hostCount++;
         host = value;
@@ -436,7 +519,7 @@ function interpretHead(
   const form = targetForm(method, target);
 
   // Message body length, RFC 9112 §6.3.
-  let framing: BodyFraming = { kind: "none" };
+  let framing: BodyFraming = NO_BODY;
   if (transferCodings !== undefined) {
     if (contentLength !== undefined) {
       // §6.3 ¶3: a server MAY reject both; doing so closes the smuggling door outright.

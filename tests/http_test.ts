@@ -420,6 +420,32 @@ const ROWS: Row[] = [
     input: withFields("X: caf\xe9 \x80\xff\r\n"),
     expect: { headers: [["host", "a"], ["x", "caf\u00e9 \u0080\u00ff"]] },
   },
+  // Heads of 64 bytes and more are decoded in one piece (lib/http.ts, DECODE_WHOLE_MIN): the
+  // same strings must come out, and obs-text must still be ISO-8859-1, not UTF-8.
+  {
+    name: "long head: names lower-cased, values exact",
+    input: withFields("User-Agent: Mozilla/5.0 (X11)\r\n", "ACCEPT:  */* \r\n", "x-Y: Z\r\n"),
+    expect: {
+      method: "GET",
+      target: "/",
+      headers: [["host", "a"], ["user-agent", "Mozilla/5.0 (X11)"], ["accept", "*/*"], [
+        "x-y",
+        "Z",
+      ]],
+    },
+  },
+  {
+    name: "long head: obs-text in a value is kept as latin1",
+    input: withFields("X-Long-Name-To-Pass-The-Threshold: caf\xe9 \x80\xff\r\n"),
+    expect: {
+      headers: [["host", "a"], ["x-long-name-to-pass-the-threshold", "caf\u00e9 \u0080\u00ff"]],
+    },
+  },
+  {
+    name: "long head: a long method and target",
+    input: `PROPFIND /a/long/path/that/makes/this/head/long?x=1 HTTP/1.1\r\n${H}\r\n`,
+    expect: { method: "PROPFIND", target: "/a/long/path/that/makes/this/head/long?x=1" },
+  },
   {
     name: "colons in a value",
     input: withFields("X: a:b::c\r\n"),
