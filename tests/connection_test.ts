@@ -119,6 +119,37 @@ Deno.test("connection: an HTTP/1.1 request with Connection: close ends the conne
   });
 });
 
+// Read buffers of closed connections are reused (lib/connection.ts, BufferPool): what one client
+// sent must never show up in another's request, whether its request was whole or cut short.
+Deno.test("connection: a new connection sees nothing of what closed ones left in their buffers", async () => {
+  const seen: string[] = [];
+  await withServer((request) => {
+    seen.push([...request.headers.keys()].join(","));
+    return new Response("ok");
+  }, async (port, server) => {
+    for (let i = 0; i < 8; i++) {
+      await using client = await RawClient.connect(port);
+      const fields = `X-Secret-${i}: ${"s".repeat(40)}\r\nX-Other: ${i}\r\n`;
+      if (i % 2 === 0) {
+        await client.write(`GET /a HTTP/1.1\r\nHost: a\r\n${fields}Connection: close\r\n\r\n`);
+        assert.equal(text(await client.response()), "ok");
+      } else {
+        await client.write(`GET /a HTTP/1.1\r\nHost: a\r\n${fields}`); // never finished
+      }
+      await client.close();
+      await waitFor(() => server.connections === 0, "the connection to close");
+    }
+    seen.length = 0;
+    await using client = await RawClient.connect(port);
+    for (const piece of ["GET /b HTTP/1.1\r\n", "Host: a\r\n", "\r\n"]) {
+      await client.write(piece);
+      await sleep(5);
+    }
+    assert.equal(text(await client.response()), "ok");
+    assert.deepEqual(seen, ["host"]);
+  });
+});
+
 // Closing a socket with unread input makes the kernel answer the client's next bytes with RST, and
 // a client still sending (an upload the handler refused, pipelined requests) may then fail before
 // it reads the response. So when the client may still be sending, the server stops writing but
