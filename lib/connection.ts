@@ -572,7 +572,7 @@ export class Connection {
       sent = await this.#writeResponse(head, response, keepAlive);
     }
     keepAlive = sent.keepAlive;
-    if (info !== null) this.#deliveredWithQueue(info);
+    if (info !== null) this.#settleWhenWritten(info);
     if (body !== null) {
       if (keepAlive && !body.done) keepAlive = await this.#drainBody(body);
       this.#bodyLeft = !body.done;
@@ -669,16 +669,11 @@ export class Connection {
       this.#queue(CONTINUE);
       await this.#flush();
     }
-    const timeout = this.#cfg.timeouts.bodyTimeout;
     const decoder = body.decoder;
     if (decoder === null) {
       if (this.#end === this.#start && this.#pendingRead !== null) {
         // A read the previous handler left out comes first (#watch).
-        if (sendFirst) await this.#send();
-        this.#readDeadline = Date.now() + timeout;
-        const n = await this.#read();
-        this.#readDeadline = Infinity;
-        if (n === null) throw new PeerClosed("before the request body ended");
+        await this.#readBody(() => this.#read(), sendFirst, "before the request body ended");
       }
       let chunk: Uint8Array;
       if (this.#end > this.#start) {
@@ -688,11 +683,11 @@ export class Connection {
       } else {
         // Read straight into the chunk handed out: no copy, and never past this body.
         const fresh = new Uint8Array(Math.min(body.remaining, BODY_READ_SIZE));
-        if (sendFirst) await this.#send();
-        this.#readDeadline = Date.now() + timeout;
-        const n = await this.conn.read(fresh);
-        this.#readDeadline = Infinity;
-        if (n === null) throw new PeerClosed("before the request body ended");
+        const n = await this.#readBody(
+          () => this.conn.read(fresh),
+          sendFirst,
+          "before the request body ended",
+        );
         chunk = fresh.subarray(0, n);
       }
       body.remaining -= chunk.length;
@@ -707,12 +702,25 @@ export class Connection {
       if (decoder.done) body.done = true;
       if (chunk !== null) return chunk;
       if (body.done) return null;
-      if (sendFirst) await this.#send();
-      this.#readDeadline = Date.now() + timeout;
-      const n = await this.#read();
-      this.#readDeadline = Infinity;
-      if (n === null) throw new PeerClosed("before the chunked body ended");
+      await this.#readBody(() => this.#read(), sendFirst, "before the chunked body ended");
     }
+  }
+
+  /**
+   * One read of request body bytes on the body clock. With `sendFirst`, what is queued goes out
+   * before the wait. Resolves with the byte count; a peer that closes is an error here.
+   */
+  async #readBody(
+    read: () => Promise<number | null>,
+    sendFirst: boolean,
+    closedWhen: string,
+  ): Promise<number> {
+    if (sendFirst) await this.#send();
+    this.#readDeadline = Date.now() + this.#cfg.timeouts.bodyTimeout;
+    const n = await read();
+    this.#readDeadline = Infinity;
+    if (n === null) throw new PeerClosed(closedWhen);
+    return n;
   }
 
   /**
@@ -802,7 +810,7 @@ export class Connection {
   }
 
   /** Settles `info.completed` once the bytes of its response are written (or now, if they are). */
-  #deliveredWithQueue(info: ExchangeInfo): void {
+  #settleWhenWritten(info: ExchangeInfo): void {
     if (this.#queued > 0) this.#unsent.push(info);
     else if (this.#writing !== null) this.#inFlight.push(info);
     else info.settle(null);
@@ -913,10 +921,10 @@ export class Connection {
     const bytes = typeof inMemory === "string" ? null : inMemory;
     const total = text?.length ?? bytes?.length ?? 0;
     // Anything else (UTF-8 to encode, large, or a full queue to send first) waits its turn.
-    if ((text === null && bytes === null && inMemory !== null) || total > COPY_LIMIT) {
-      return this.#writeAnyResponse(head, response, keepAlive, inMemory);
-    }
-    if (this.#queued + total >= OUT_HIGH_WATER) {
+    if (
+      (text === null && bytes === null && inMemory !== null) || total > COPY_LIMIT ||
+      this.#queued + total >= OUT_HIGH_WATER
+    ) {
       return this.#writeAnyResponse(head, response, keepAlive, inMemory);
     }
     const status = response.status;
@@ -974,12 +982,7 @@ export class Connection {
     let reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
     let next: Promise<ReadableStreamReadResult<Uint8Array>> | null = null;
     let file: ClaimedFileBody | null = null;
-    // Short ASCII text is copied straight into the output buffer, with no encoded copy of it.
-    let ascii: string | null = null;
-    if (typeof inMemory === "string" && inMemory.length <= COPY_LIMIT && ASCII.test(inMemory)) {
-      ascii = inMemory;
-      total = inMemory.length;
-    } else if (inMemory !== undefined) {
+    if (inMemory !== undefined) {
       const bytes = typeof inMemory === "string" ? utf8(inMemory) : inMemory;
       if (bytes !== null && bytes.length > 0) chunks.push(bytes);
       total = bytes?.length ?? 0;
@@ -1045,7 +1048,6 @@ export class Connection {
     try {
       if (done) {
         // All in memory: it goes out with the head, in the same write when small.
-        if (ascii !== null) this.#queueText(ascii);
         for (const chunk of chunks) {
           if (chunk.length <= COPY_LIMIT) this.#queue(chunk);
           else await this.#writeDirect(chunk);
