@@ -259,6 +259,8 @@ export class Connection {
   #closed = false;
   /** Closed by us (timeout, shutdown deadline, failed write): errors that follow are expected. */
   #aborted = false;
+  /** Reads into `#buf` under way (or failed): the idle buffer is pooled only at zero. */
+  #reading = 0;
   /** A read started while a handler ran (see #watch), not yet taken by #read. */
   #pendingRead: Promise<number | null> | null = null;
   /** The handler's `info` for the exchange in progress; told if its response is not sent. */
@@ -346,8 +348,9 @@ export class Connection {
     } finally {
       if (this.#writing) await this.#writing;
       this.#close();
-      // A read started by #watch may still be under way into the idle buffer.
-      if (this.#pendingRead === null) idleBuffers.give(this.#idleBuf);
+      // A read may still be under way into the idle buffer: one #watch started, or one a
+      // request body's reader took over and the handler left behind.
+      if (this.#reading === 0) idleBuffers.give(this.#idleBuf);
       outBuffers.give(this.#out);
       outBuffers.give(this.#spare);
       this.#out = this.#spare = null;
@@ -441,7 +444,9 @@ export class Connection {
       else this.#moveTo(this.#work = new Uint8Array(this.#buf.length * 2));
     }
     // The whole buffer when empty: no view object to make, the usual case between requests.
+    this.#reading++;
     const n = await this.conn.read(this.#end === 0 ? this.#buf : this.#buf.subarray(this.#end));
+    this.#reading--; // not on a failed read: then the buffer is never pooled, which is safe
     if (n !== null) this.#end += n;
     return n;
   }
