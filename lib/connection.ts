@@ -500,7 +500,8 @@ export class Connection {
       const partial = this.#parser.inProgress;
       if (!partial && this.#closing) return null;
       // Send queued responses while waiting: the client may be waiting for them.
-      await this.#send();
+      const sending = this.#send();
+      if (sending !== undefined) await sending;
       // Shutdown may have begun while a write held us here, unseen as idle: stop now, or we
       // would wait for a request until the idle timeout or the grace period.
       if (!partial && this.#closing) return null;
@@ -825,15 +826,25 @@ export class Connection {
    * Starts sending the queued bytes without waiting for the write to finish. At most one write
    * is in flight, and its buffer is not touched until it has finished.
    */
-  async #send(): Promise<void> {
+  #send(): Promise<void> | undefined {
+    // Without a write in flight (the usual case) this returns at once, with no promise to await.
+    if (this.#writing !== null) return this.#sendAfterWrite();
+    this.#startWrite();
+  }
+
+  async #sendAfterWrite(): Promise<void> {
     // A loop: a request body's reader (100 Continue) and the connection loop may both be here,
     // and whichever resumes second must not start a write beside the first one's.
     while (this.#writing !== null) await this.#writing;
+    this.#startWrite();
+  }
+
+  #startWrite(): void {
     this.#encodeText();
     if (this.#outLen === 0) return;
     const out = this.#out!;
     const data = out.subarray(0, this.#outLen);
-    // Double buffering: the spare's write has finished (awaited above), so it is free again.
+    // Double buffering: the spare's write has finished (see #send), so it is free again.
     this.#out = this.#spare;
     this.#spare = out;
     this.#outLen = 0;
