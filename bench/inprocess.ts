@@ -5,6 +5,7 @@
  *   deno run --allow-all bench/inprocess.ts parse            # the head parser alone
  *   deno run --allow-all bench/inprocess.ts pipeline [DEPTH] # one Connection, DEPTH GETs per read
  *   deno run --allow-all bench/inprocess.ts connections      # a Connection per request (close)
+ *   deno run --allow-all bench/inprocess.ts static [DEPTH]   # a 16 KiB file through serveDir
  *
  * A fake `Deno.Conn` hands the connection the same request bytes on every read and takes every
  * write at once. Each mode runs 12 rounds and prints the fastest and the median, in µs (ns for
@@ -16,6 +17,7 @@
 
 import { Connection, type ConnectionConfig } from "../lib/connection.ts";
 import { DEFAULT_LIMITS, RequestHeadParser } from "../lib/http.ts";
+import { serveDir } from "../lib/static.ts";
 
 const encoder = new TextEncoder();
 const WRK_HEAD = "GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n";
@@ -93,6 +95,22 @@ if (mode === "parse") {
     await new Connection(fakeConn(batch, reads), config).serve();
     return (performance.now() - started) * 1000 / (reads * depth);
   });
+} else if (mode === "static") {
+  const depth = Number(arg ?? 1);
+  const root = Deno.makeTempDirSync({ prefix: "inprocess-" });
+  try {
+    Deno.writeFileSync(`${root}/16k.bin`, new Uint8Array(16 * 1024).fill(0x61));
+    const files = { ...config, handler: (request: Request) => serveDir(request, { fsRoot: root }) };
+    const batch = encoder.encode(WRK_HEAD.replace("/ ", "/16k.bin ").repeat(depth));
+    const reads = Math.ceil(40_000 / depth);
+    await report(`a 16 KiB file, ${depth} requests per read`, "µs", async () => {
+      const started = performance.now();
+      await new Connection(fakeConn(batch, reads), files).serve();
+      return (performance.now() - started) * 1000 / (reads * depth);
+    });
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
 } else if (mode === "connections") {
   const request = encoder.encode(WRK_HEAD.replace("\r\n\r\n", "\r\nConnection: close\r\n\r\n"));
   const total = 50_000;
@@ -107,7 +125,8 @@ if (mode === "parse") {
   });
 } else {
   console.error(
-    "usage: deno run --allow-all bench/inprocess.ts parse | pipeline [DEPTH] | connections",
+    "usage: deno run --allow-all bench/inprocess.ts parse | pipeline [DEPTH] | connections | " +
+      "static [DEPTH]",
   );
   Deno.exit(2);
 }
