@@ -356,10 +356,10 @@ export class Connection {
       this.#out = this.#spare = null;
       // Whatever was not delivered by now never will be. (The error is made only when needed:
       // an Error captures a stack, which costs more than the rest of closing a connection.)
-      const undelivered = [this.#info, ...this.#inFlight, ...this.#unsent].filter((i) => i);
-      if (undelivered.length > 0) {
+      const undelivered = [this.#info, ...this.#inFlight, ...this.#unsent];
+      if (undelivered.some((info) => info !== null)) {
         const lost = new Deno.errors.Interrupted("the response could not be sent");
-        for (const info of undelivered) info!.settle(lost);
+        for (const info of undelivered) info?.settle(lost);
       }
     }
   }

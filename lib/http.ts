@@ -254,8 +254,8 @@ export class RequestHeadParser {
  *
  * The answer must not depend on how the bytes were split, so it looks only at what the
  * byte-by-byte path could have seen before the head limit stopped it (the first
- * `maxHeadBytes + 1` bytes after `base`), and never counts a final CR, which may be the start of the CRLF
- * (RFC 9112 §2.2) rather than part of the target.
+ * `maxHeadBytes + 1` bytes after `base`), and never counts a final CR, which may be the start of
+ * the CRLF (RFC 9112 §2.2) rather than part of the target.
  */
 function checkRequestLineLength(
   buf: Uint8Array,
@@ -354,7 +354,7 @@ function parseHead(view: Uint8Array, lines: number[], count: number, limits: Lim
   }
 }
 
-/** `view[start, end)` as a string: cut from the head's decoded `text` (at `base`) if there is one. */
+/** `view[start, end)` as a string: cut from the head's decoded `text` (at `base`) if any. */
 function piece(
   view: Uint8Array,
   text: string | null,
