@@ -87,7 +87,7 @@ Security and operations:
   --max-body-size SIZE      largest request body, e.g. 10M (default: 100M)
   --log-format FORMAT       pretty, common, combined or json (default: pretty on a
                             terminal, common otherwise)
-  --quiet                   no access log
+  -q, --quiet               no access log
   --grace-period SECONDS    time in-flight requests get on shutdown (default: 10)
   --workers N|auto          serve from N isolates sharing the port (default: 1)
 
