@@ -288,6 +288,20 @@ test("static: dotfiles and dot-directories only with dotfiles: true", async () =
   assert.equal((await fetchDir("/env-link.txt", {}, options)).text, "PASSWORD=1\n");
 });
 
+test("static: a path's verdict is kept apart for each urlRoot and dotfiles setting", async () => {
+  // serveDir keeps the verdict on each path; asking again, with other options, must not reuse it.
+  const hidden = { ...opts, dotfiles: true };
+  const rooted = { ...opts, urlRoot: "static" };
+  for (let round = 0; round < 2; round++) {
+    assert.equal((await fetchDir("/.env", {}, opts)).response.status, 404);
+    assert.equal((await fetchDir("/.env", {}, hidden)).text, "PASSWORD=1\n");
+    assert.equal((await fetchDir("/sub/hello.txt", {}, rooted)).response.status, 404);
+    assert.equal((await fetchDir("/sub/hello.txt", {}, opts)).text, "hello world\n");
+    assert.equal((await fetchDir("/static/sub/hello.txt", {}, rooted)).text, "hello world\n");
+    assert.equal((await fetchDir("/sub%2fhello.txt", {}, opts)).response.status, 400);
+  }
+});
+
 test("static: urlRoot is stripped and nothing outside it is served", async () => {
   const options = { ...opts, urlRoot: "static" };
   assert.equal((await fetchDir("/static/sub/hello.txt", {}, options)).text, "hello world\n");
