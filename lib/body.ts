@@ -30,10 +30,19 @@ interface Probe {
   lazyType: symbol;
 }
 
-type Fields = [name: string, value: string][];
+type Fields = readonly (readonly [name: string, value: string])[];
 
-/** What a `new Response(text)` nobody has looked at holds as its only field. */
-const TEXT_FIELDS: Fields = [["content-type", "text/plain;charset=UTF-8"]];
+/** A field list of one Content-Type, shared and frozen, so a reader may keep what it made of it. */
+function typeOnly(type: string): Fields {
+  let fields = typeFields.get(type);
+  if (fields === undefined) {
+    fields = Object.freeze([Object.freeze(["content-type", type] as const)]);
+    if (typeFields.size >= 64) typeFields.clear();
+    typeFields.set(type, fields);
+  }
+  return fields;
+}
+const typeFields = new Map<string, Fields>();
 
 function find(response: Response, description: string): symbol | undefined {
   return Object.getOwnPropertySymbols(response).find((s) => s.description === description);
@@ -79,7 +88,7 @@ function fieldsOf(found: Probe, response: Response): Fields | undefined {
   // Nobody has read the headers of a lazily built body: the runtime keeps its content type aside.
   if (r[found.headers] === null && typeof r[found.lazy] === "string" && list.length === 0) {
     const type = r[found.lazyType];
-    return type === null ? TEXT_FIELDS : [["content-type", type]];
+    return typeOnly(type ?? "text/plain;charset=UTF-8");
   }
   // Reading `headers` moves any field kept aside into the list, which `Headers` then shares.
   response.headers;
@@ -103,7 +112,7 @@ function fieldsMatch(found: Probe): boolean {
       changed,
     ];
   };
-  const normal = (fields: Iterable<[string, string]>) =>
+  const normal = (fields: Iterable<readonly [string, string]>) =>
     JSON.stringify([...fields].map(([n, v]) => [n.toLowerCase(), v]).sort());
   const ours = samples();
   const theirs = samples();
@@ -143,9 +152,9 @@ export function staticBody(response: Response): string | Uint8Array | null | und
  * The header fields of `response` as the handler set them: names as given (not lower-cased),
  * repeated fields not combined, in the order they were set. Undefined when the runtime's
  * internals are not as expected: iterate `response.headers` instead. Do not change the list.
+ * A frozen list is shared by every response that has just that field (a bare `new
+ * Response(text)`, `Response.json`) and never changes.
  */
-export function responseFields(
-  response: Response,
-): readonly (readonly [string, string])[] | undefined {
+export function responseFields(response: Response): Fields | undefined {
   return found === null ? undefined : fieldsOf(found, response);
 }

@@ -108,6 +108,14 @@ const COPY_LIMIT = 16 * 1024;
 const TEXT_BATCH = 4 * 1024;
 /** Text that is the same in UTF-8 and ISO-8859-1: nothing above U+007F. */
 const ASCII = /^[^\u0080-\uffff]*$/;
+/** The last short text found to be ASCII: handlers tend to answer with the same text. */
+let lastAscii = "";
+function isAscii(text: string): boolean {
+  if (text === lastAscii) return true;
+  if (!ASCII.test(text)) return false;
+  if (text.length <= 256) lastAscii = text;
+  return true;
+}
 /** How long, and how much, to read and discard after an error response before closing. */
 const LINGER_MS = 500;
 const LINGER_BYTES = 64 * 1024;
@@ -933,7 +941,7 @@ export class Connection {
     // Before the headers: reading them can move an in-memory body into a stream.
     const inMemory = staticBody(response);
     if (inMemory === undefined) return this.#writeAnyResponse(head, response, keepAlive, inMemory);
-    const text = typeof inMemory === "string" && ASCII.test(inMemory) ? inMemory : null;
+    const text = typeof inMemory === "string" && isAscii(inMemory) ? inMemory : null;
     const bytes = typeof inMemory === "string" ? null : inMemory;
     const total = text?.length ?? bytes?.length ?? 0;
     // Anything else (UTF-8 to encode, large, or a full queue to send first) waits its turn.
@@ -1214,7 +1222,18 @@ interface ResponseHead {
   server: boolean;
 }
 
+/** What shared, frozen field lists (see `responseFields`) come to: each is read once. */
+const sharedHeads = new WeakMap<object, ResponseHead>();
+
 function responseHead(response: Response): ResponseHead {
+  const fields = responseFields(response);
+  if (fields === undefined || !Object.isFrozen(fields)) return readHead(fields ?? response.headers);
+  let head = sharedHeads.get(fields);
+  if (head === undefined) sharedHeads.set(fields, head = Object.freeze(readHead(fields)));
+  return head;
+}
+
+function readHead(fields: Iterable<readonly [string, string]>): ResponseHead {
   const head: ResponseHead = {
     text: "",
     declaredLength: -1,
@@ -1222,7 +1241,7 @@ function responseHead(response: Response): ResponseHead {
     date: false,
     server: false,
   };
-  for (const [given, value] of responseFields(response) ?? response.headers) {
+  for (const [given, value] of fields) {
     const name = given.toLowerCase();
     if (CONNECTION_MANAGED.has(name)) {
       if (name === "content-length" && /^[0-9]+$/.test(value)) head.declaredLength = Number(value);

@@ -75,6 +75,25 @@ Deno.test("responseFields keeps the handler's order and repeated fields", () => 
   ]);
 });
 
+Deno.test("responseFields shares one frozen list per lone content type, and only that", () => {
+  const text = responseFields(new Response("a"));
+  assert.ok(text !== undefined && Object.isFrozen(text));
+  assert.equal(responseFields(new Response("b")), text);
+  const json = responseFields(Response.json({ a: 1 }));
+  assert.notEqual(json, text);
+  assert.deepEqual(json, [["content-type", "application/json"]]);
+  // A response whose fields were changed has its own list, with the change in it.
+  const changed = new Response("c");
+  changed.headers.set("x-a", "1");
+  const own = responseFields(changed);
+  assert.ok(own !== undefined && !Object.isFrozen(own));
+  assert.deepEqual(publicView(own), [["content-type", "text/plain;charset=UTF-8"], ["x-a", "1"]]);
+  assert.deepEqual(responseFields(new Response("d")), [[
+    "content-type",
+    "text/plain;charset=UTF-8",
+  ]]);
+});
+
 Deno.test("responseFields does not consume the body", async () => {
   const response = new Response("still here");
   responseFields(response);
