@@ -256,6 +256,8 @@ export class Connection {
   /** The buffer the in-flight write is sending from; it becomes the next `#out`. */
   #spare: Uint8Array | null = null;
   #writing: Promise<void> | null = null;
+  /** What the write in flight has still to send. */
+  #writingData: Uint8Array | null = null;
   #writeDeadline = Infinity;
 
   /** When the current wait for the peer must end (ms since epoch). */
@@ -442,6 +444,15 @@ export class Connection {
   }
 
   async #readMore(waiting: boolean): Promise<number | null> {
+    return this.#readDone(await this.#startRead(waiting));
+  }
+
+  /**
+   * Starts a read into the buffer; the caller awaits it and hands the result to `#readDone` (not
+   * on a failed read: then the buffer is never pooled, which is safe). Split so that the loop
+   * waiting for the next request awaits the socket itself, with no async frame between.
+   */
+  #startRead(waiting: boolean): Promise<number | null> {
     if (waiting && this.#start === this.#end) {
       this.#buf = this.#idleBuf;
       this.#start = this.#end = 0;
@@ -453,8 +464,11 @@ export class Connection {
     }
     // The whole buffer when empty: no view object to make, the usual case between requests.
     this.#reading++;
-    const n = await this.conn.read(this.#end === 0 ? this.#buf : this.#buf.subarray(this.#end));
-    this.#reading--; // not on a failed read: then the buffer is never pooled, which is safe
+    return this.conn.read(this.#end === 0 ? this.#buf : this.#buf.subarray(this.#end));
+  }
+
+  #readDone(n: number | null): number | null {
+    this.#reading--;
     if (n !== null) this.#end += n;
     return n;
   }
@@ -516,7 +530,9 @@ export class Connection {
       if (partial && headDeadline === 0) headDeadline = Date.now() + t.headerTimeout;
       this.#readDeadline = partial ? headDeadline : Date.now() + t.idleTimeout;
       this.#idle = !partial;
-      const n = await this.#read(!partial);
+      const n = this.#pendingRead === null
+        ? this.#readDone(await this.#startRead(!partial))
+        : await this.#read(!partial);
       this.#idle = false;
       if (n === null) {
         this.#readDeadline = Infinity;
@@ -856,23 +872,42 @@ export class Connection {
     this.#out = this.#spare;
     this.#spare = out;
     this.#outLen = 0;
-    const delivering = this.#inFlight = this.#unsent;
-    this.#unsent = [];
-    this.#writing = this.#writeAll(data).then(
-      () => {
-        this.#writing = null;
-        this.#inFlight = [];
-        for (const info of delivering) info.settle(null);
-        // Shutdown came while idle with this write in flight: it is out, so close now.
-        if (this.#closing && this.#idle && this.#queued === 0) this.abort();
-      },
-      () => {
-        // The loop learns of it from its next read or write on the closed socket.
-        this.#writing = null;
-        this.abort();
-      },
-    );
+    // The infos whose responses end in this write trade places with the emptied list of the
+    // last write's (see #written): two lists, reused, rather than a new one per write.
+    const delivering = this.#unsent;
+    this.#unsent = this.#inFlight;
+    this.#inFlight = delivering;
+    this.#writeDeadline = Date.now() + this.#cfg.timeouts.writeTimeout;
+    this.#writingData = data;
+    // `conn.write` itself with handlers made once: no async frame or closures per write.
+    this.#writing = this.conn.write(data).then(this.#written, this.#writeFailed);
   }
+
+  /** A write in flight took `n` bytes: send the rest, or settle what it carried. */
+  readonly #written = (n: number): Promise<void> | undefined => {
+    const data = this.#writingData!;
+    if (n < data.length) {
+      // The kernel took part of it (a full send buffer): the rest goes on in the same chain.
+      this.#writingData = data.subarray(n);
+      return this.conn.write(this.#writingData).then(this.#written, this.#writeFailed);
+    }
+    this.#writingData = null;
+    this.#writeDeadline = Infinity;
+    this.#writing = null;
+    const delivered = this.#inFlight;
+    for (let i = 0; i < delivered.length; i++) delivered[i].settle(null);
+    delivered.length = 0;
+    // Shutdown came while idle with this write in flight: it is out, so close now.
+    if (this.#closing && this.#idle && this.#queued === 0) this.abort();
+  };
+
+  /** The loop learns of a failed write from its next read or write on the closed socket. */
+  readonly #writeFailed = (): void => {
+    this.#writingData = null;
+    this.#writeDeadline = Infinity;
+    this.#writing = null;
+    this.abort();
+  };
 
   /** Sends everything queued and waits until it has been written. */
   async #flush(): Promise<void> {

@@ -1161,6 +1161,9 @@ class ScriptedConn {
   closed = false;
   /** While true, writes wait for {@link release}. */
   holding = false;
+  /** The most bytes one write takes, as a kernel with a nearly full send buffer would. */
+  maxWrite = Infinity;
+  writes = 0;
   #inbound: Uint8Array[] = [];
   #wake: (() => void) | null = null;
   #written: Uint8Array[] = [];
@@ -1192,7 +1195,8 @@ class ScriptedConn {
 
   write(data: Uint8Array): Promise<number> {
     if (this.closed) return Promise.reject(new Deno.errors.BadResource("closed"));
-    const copy = data.slice();
+    this.writes++;
+    const copy = data.slice(0, this.maxWrite);
     if (!this.holding) {
       this.#written.push(copy);
       return Promise.resolve(copy.length);
@@ -1278,6 +1282,26 @@ Deno.test("connection: shutdown while waiting for a write before reading closes 
   await within(served, "the connection to close once both answers are out", 500);
   assert.ok(conn.closed);
   assert.equal(answered(conn.written), 2);
+});
+
+Deno.test("connection: writes the kernel takes only part of are finished, in order", async () => {
+  const completed: string[] = [];
+  const { conn, connection } = scripted((request, info) => {
+    const path = new URL(request.url).pathname;
+    info.completed.then(() => completed.push(path));
+    return new Response(path.slice(1).repeat(1000));
+  });
+  conn.maxWrite = 700;
+  const served = connection.serve();
+  conn.push(GET("/a") + GET("/b") + GET("/c"));
+  await waitFor(() => answered(conn.written) === 3, "three answers");
+  await waitFor(() => completed.length === 3, "every response to complete");
+  const bodies = conn.written.split(/HTTP\/1\.1 200 OK\r\n[^]*?\r\n\r\n/).slice(1);
+  assert.deepEqual(bodies, ["a".repeat(1000), "b".repeat(1000), "c".repeat(1000)]);
+  assert.deepEqual(completed, ["/a", "/b", "/c"]);
+  assert.ok(conn.writes >= 5, `the responses took ${conn.writes} writes`);
+  connection.abort();
+  await within(served, "the connection to end");
 });
 
 Deno.test("connection: an idle connection waits in a 1 KiB buffer, even after a large head", async () => {
