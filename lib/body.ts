@@ -92,6 +92,16 @@ function fieldsOf(found: Probe, response: Response): Fields | undefined {
   }
   // Reading `headers` moves any field kept aside into the list, which `Headers` then shares.
   response.headers;
+  // Content-Type alone is the usual case (`new Response(html, { headers: { "content-type": ...
+  // } })`): the shared list for it says the same.
+  if (list.length === 1) {
+    const [name, value] = list[0];
+    if (
+      name === "content-type" || name === "Content-Type" || name.toLowerCase() === "content-type"
+    ) {
+      return typeOnly(value);
+    }
+  }
   return list;
 }
 
@@ -152,8 +162,8 @@ export function staticBody(response: Response): string | Uint8Array | null | und
  * The header fields of `response` as the handler set them: names as given (not lower-cased),
  * repeated fields not combined, in the order they were set. Undefined when the runtime's
  * internals are not as expected: iterate `response.headers` instead. Do not change the list.
- * A frozen list is shared by every response that has just that field (a bare `new
- * Response(text)`, `Response.json`) and never changes.
+ * A response whose only field is Content-Type gets a frozen list (the name lower-cased) shared
+ * by every response with that field alone; it never changes.
  */
 export function responseFields(response: Response): Fields | undefined {
   return found === null ? undefined : fieldsOf(found, response);

@@ -106,6 +106,8 @@ const OUT_HIGH_WATER = 64 * 1024;
 const COPY_LIMIT = 16 * 1024;
 /** Queued response text is encoded into the output buffer once it reaches this length. */
 const TEXT_BATCH = 4 * 1024;
+/** Text up to this long is encoded by a loop rather than by a call into the runtime. */
+const SHORT_TEXT = 64;
 /** Text that is the same in UTF-8 and ISO-8859-1: nothing above U+007F. */
 const ASCII = /^[^\u0080-\uffff]*$/;
 /** The last short text found to be ASCII: handlers tend to answer with the same text. */
@@ -166,6 +168,56 @@ function httpDate(now: number): string {
     dateValue = new Date(now).toUTCString();
   }
   return dateValue;
+}
+
+/** What a head's start depends on, and its bytes. */
+interface PrefixKey {
+  fields: ResponseHead;
+  status: number;
+  reason: string;
+  /** The connection field: none, keep-alive (HTTP/1.0) or close. */
+  connection: 0 | 1 | 2;
+  server: string | null;
+  /** The Date it holds: the entry is good for that second only. */
+  date: string;
+}
+
+/** A head's start, as text and as bytes. */
+interface Prefix {
+  text: string;
+  bytes: Uint8Array;
+}
+
+/** The last few heads' starts, replaced in turn. */
+const prefixes: (PrefixKey & Prefix)[] = [];
+const PREFIXES = 8;
+let nextPrefix = 0;
+
+function findPrefix(
+  fields: ResponseHead,
+  status: number,
+  reason: string,
+  connection: 0 | 1 | 2,
+  server: string | null,
+): Prefix | null {
+  const date = httpDate(Date.now());
+  for (let i = 0; i < prefixes.length; i++) {
+    const p = prefixes[i];
+    if (
+      p.fields === fields && p.status === status && p.date === date && p.reason === reason &&
+      p.connection === connection && p.server === server
+    ) return p;
+  }
+  return null;
+}
+
+function keepPrefix(key: PrefixKey, text: string): Prefix {
+  const bytes = new Uint8Array(text.length);
+  encodeLatin1Into(text, bytes, 0);
+  const prefix = { ...key, text, bytes };
+  prefixes[nextPrefix] = prefix;
+  nextPrefix = (nextPrefix + 1) % PREFIXES;
+  return prefix;
 }
 
 /** Errors that only mean the peer went away or the connection was closed under us. */
@@ -799,10 +851,18 @@ export class Connection {
 
   #encodeText(): void {
     const text = this.#text;
-    if (text.length === 0) return;
+    const length = text.length;
+    if (length === 0) return;
     this.#text = "";
-    const out = this.#reserve(text.length);
-    this.#outLen += encodeLatin1Into(text, out, this.#outLen);
+    const out = this.#reserve(length);
+    if (length > SHORT_TEXT) {
+      this.#outLen += encodeLatin1Into(text, out, this.#outLen);
+      return;
+    }
+    // A call into the runtime costs more than copying a few dozen chars here.
+    const at = this.#outLen;
+    for (let i = 0; i < length; i++) out[at + i] = text.charCodeAt(i);
+    this.#outLen = at + length;
   }
 
   /** Bytes waiting to be sent. */
@@ -1012,11 +1072,34 @@ export class Connection {
     framing: string,
   ): void {
     const status = response.status;
+    const reason = response.statusText || STATUS_TEXT[status] || "";
+    if (Object.isFrozen(fields)) {
+      // A shared field list (see `responseHead`): the head's start is the same bytes for every
+      // response with this status in this second, so they are kept rather than made again.
+      const connection = !keepAlive ? 2 : head.minorVersion === 0 ? 1 : 0;
+      let prefix = findPrefix(fields, status, reason, connection, this.#cfg.serverName);
+      if (prefix === null) {
+        const common = this.#commonFields(
+          keepAlive,
+          head.minorVersion,
+          !fields.date,
+          !fields.server,
+        );
+        prefix = keepPrefix(
+          { fields, status, reason, connection, server: this.#cfg.serverName, date: dateValue },
+          `HTTP/1.1 ${status} ${reason}\r\n${common}${fields.text}`,
+        );
+      }
+      // Behind text still to encode (pipelined responses), the text joins that batch instead.
+      if (this.#text.length > 0) this.#queueText(`${prefix.text}${framing}\r\n`);
+      else {
+        this.#queue(prefix.bytes);
+        this.#queueText(`${framing}\r\n`);
+      }
+      return;
+    }
     const common = this.#commonFields(keepAlive, head.minorVersion, !fields.date, !fields.server);
-    this.#queueText(
-      `HTTP/1.1 ${status} ${response.statusText || STATUS_TEXT[status] || ""}\r\n` +
-        `${common}${fields.text}${framing}\r\n`,
-    );
+    this.#queueText(`HTTP/1.1 ${status} ${reason}\r\n${common}${fields.text}${framing}\r\n`);
   }
 
   /** {@link #writeResponse} for every kind of body: streams, files, and what must wait. */

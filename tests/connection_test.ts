@@ -1047,6 +1047,60 @@ Deno.test("connection: responses carry Date and Server; the handler's own win", 
   }
 });
 
+Deno.test("connection: plain responses' heads are right whatever was answered before", async () => {
+  // Heads of responses whose only field is Content-Type are kept as bytes per status, reason,
+  // connection field, server name and second: mixing them must never leak one into another.
+  const handler: Handler = (request) => {
+    const path = new URL(request.url).pathname;
+    if (path === "/created") return new Response("made", { status: 201 });
+    if (path === "/teapot") {
+      return new Response("tea", { status: 418, statusText: "Short And Stout" });
+    }
+    if (path === "/fine") return new Response("fine", { statusText: "Fine" });
+    return new Response("plain");
+  };
+  const summary = (r: RawResponse) =>
+    `${r.status} ${r.reason} ${field(r, "server") ?? "-"} ${field(r, "connection") ?? "-"} ${
+      text(r)
+    }`;
+  for (const serverName of ["tcp-http", null, "other/2"]) {
+    const server = serverName ?? "-";
+    await withServer(handler, async (port) => {
+      await using client = await RawClient.connect(port);
+      await client.write(
+        GET("/") + GET("/created") + GET("/teapot") + GET("/created") + GET("/fine") + GET("/"),
+      );
+      assert.deepEqual((await client.responses(6)).map(summary), [
+        `200 OK ${server} - plain`,
+        `201 Created ${server} - made`,
+        `418 Short And Stout ${server} - tea`,
+        `201 Created ${server} - made`,
+        `200 Fine ${server} - fine`,
+        `200 OK ${server} - plain`,
+      ]);
+      await client.write("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+      assert.equal(summary(await client.response()), `200 OK ${server} keep-alive plain`);
+      // The Date of the second after: the head kept for this one must not be reused.
+      const before = field(
+        await (async () => {
+          await client.write(GET("/"));
+          return client.response();
+        })(),
+        "date",
+      );
+      const second = Math.floor(Date.now() / 1000);
+      while (Math.floor(Date.now() / 1000) === second) await sleep(20);
+      await client.write(GET("/"));
+      const after = await client.response();
+      assert.equal(summary(after), `200 OK ${server} - plain`);
+      assert.notEqual(field(after, "date"), before);
+      assert.ok(Math.abs(Date.parse(field(after, "date")!) - Date.now()) < 2_000);
+      await client.write("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+      assert.equal(summary(await client.response()), `200 OK ${server} close plain`);
+    }, { serverName });
+  }
+});
+
 Deno.test("connection: framing fields set by the handler are replaced by the real ones", async () => {
   await withServer(
     () =>
