@@ -1334,3 +1334,47 @@ Deno.test("http serialize: a serialized head parses back as its fields", () => {
   assert.deepEqual(parsed, fields);
   assert.deepEqual(lines.slice(-2), ["", ""]);
 });
+
+/** Values the parser accepts for the fields it reads itself. */
+const VALID_VALUE: Record<string, string> = {
+  "host": "a",
+  "content-length": "0",
+  "transfer-encoding": "chunked",
+  "expect": "100-continue",
+  "connection": "keep-alive",
+};
+
+Deno.test("parser: field names come out lower-case however they are spelled", () => {
+  const names = [
+    "host",
+    "user-agent",
+    "accept-encoding",
+    "content-length",
+    "transfer-encoding",
+    "expect",
+    "connection",
+    "x-forwarded-for",
+    "sec-ch-ua-mobile",
+    "x-custom",
+    "content_length",
+    "a",
+  ];
+  const spellings = (name: string) => [
+    name,
+    name.toUpperCase(),
+    name.replace(/(^|-)([a-z])/g, (_, dash, c) => dash + c.toUpperCase()),
+  ];
+  for (const name of names) {
+    for (const spelled of spellings(name)) {
+      // A short head (read char by char) and a long one (decoded whole) take different paths.
+      for (const pad of ["", "x".repeat(80)]) {
+        const value = VALID_VALUE[name] ?? `v${pad}`;
+        const host = name === "host" ? "" : "Host: a\r\n";
+        const wire = `GET /${pad} HTTP/1.1\r\n${host}${spelled}: ${value}\r\n\r\n`;
+        const parsed = new RequestHeadParser(DEFAULT_LIMITS).parse(bytesOf(wire), 0, wire.length);
+        const fields = parsed?.head.headers.filter(([n]) => n !== "host" || name === "host");
+        assert.deepEqual(fields, [[name, value]], `${spelled} (${wire.length} bytes)`);
+      }
+    }
+  }
+});
