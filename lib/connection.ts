@@ -285,11 +285,6 @@ interface BodyState {
   stream: ReadableStream<Uint8Array>;
 }
 
-/** What TCP and TLS connections have that other `Deno.Conn`s (Unix sockets) lack. */
-interface NoDelay {
-  setNoDelay(noDelay?: boolean): void;
-}
-
 /** Serves the requests arriving on one accepted connection. */
 export class Connection {
   readonly conn: Deno.Conn;
@@ -341,9 +336,6 @@ export class Connection {
   #bodyLeft = false;
   /** The response body being streamed, if any. */
   #streaming: ReadableStreamDefaultReader<Uint8Array> | null = null;
-  /** TCP_NODELAY is still to be set, before the second write (see #write). */
-  #nagle = false;
-  #wroteOnce = false;
 
   constructor(conn: Deno.Conn, config: ConnectionConfig) {
     this.conn = conn;
@@ -352,29 +344,9 @@ export class Connection {
     this.#buf = this.#idleBuf;
     this.remoteAddr = conn.remoteAddr as Deno.NetAddr;
     if ("setNoDelay" in conn) {
-      // TLS writes its handshake before any of ours: no first write to save the call on.
-      if ("handshake" in conn) (conn as NoDelay).setNoDelay(true);
-      else this.#nagle = true;
+      // Nagle would hold back the second segment of a response for ~40 ms (darkhttpd PR #7).
+      (conn as Deno.TcpConn).setNoDelay(true);
     }
-  }
-
-  /**
-   * `conn.write`, turning Nagle's algorithm off just before the connection's second write. Nagle
-   * holds a small segment back while earlier data is unacknowledged, for up to ~40 ms against a
-   * peer that delays its ACKs (darkhttpd PR #7), but nothing precedes a first write: a connection
-   * that carries one response never pays for the system call (~2.5 µs, 6% of the CPU of a new
-   * connection per request).
-   */
-  #write(data: Uint8Array): Promise<number> {
-    if (this.#nagle) {
-      if (this.#wroteOnce) {
-        (this.conn as unknown as NoDelay).setNoDelay(true);
-        this.#nagle = false;
-      } else {
-        this.#wroteOnce = true;
-      }
-    }
-    return this.conn.write(data);
   }
 
   /** Whether the connection is between requests with nothing received. */
@@ -968,7 +940,7 @@ export class Connection {
     this.#writeDeadline = Date.now() + this.#cfg.timeouts.writeTimeout;
     this.#writingData = data;
     // `conn.write` itself with handlers made once: no async frame or closures per write.
-    this.#writing = this.#write(data).then(this.#written, this.#writeFailed);
+    this.#writing = this.conn.write(data).then(this.#written, this.#writeFailed);
   }
 
   /** A write in flight took `n` bytes: send the rest, or settle what it carried. */
@@ -977,7 +949,7 @@ export class Connection {
     if (n < data.length) {
       // The kernel took part of it (a full send buffer): the rest goes on in the same chain.
       this.#writingData = data.subarray(n);
-      return this.#write(this.#writingData).then(this.#written, this.#writeFailed);
+      return this.conn.write(this.#writingData).then(this.#written, this.#writeFailed);
     }
     this.#writingData = null;
     this.#writeDeadline = Infinity;
@@ -1009,7 +981,7 @@ export class Connection {
     try {
       let written = 0;
       while (written < data.length) {
-        written += await this.#write(written === 0 ? data : data.subarray(written));
+        written += await this.conn.write(written === 0 ? data : data.subarray(written));
       }
     } finally {
       this.#writeDeadline = Infinity;

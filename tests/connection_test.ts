@@ -1218,12 +1218,6 @@ class ScriptedConn {
   /** The most bytes one write takes, as a kernel with a nearly full send buffer would. */
   maxWrite = Infinity;
   writes = 0;
-  /** How many writes had been made each time TCP_NODELAY was switched on. */
-  noDelayAt: number[] = [];
-
-  setNoDelay(on = true): void {
-    if (on) this.noDelayAt.push(this.writes);
-  }
   #inbound: Uint8Array[] = [];
   #wake: (() => void) | null = null;
   #written: Uint8Array[] = [];
@@ -1295,10 +1289,8 @@ class ScriptedConn {
   }
 }
 
-function scripted(
-  handler: Handler,
-  conn = new ScriptedConn(),
-): { conn: ScriptedConn; connection: Connection } {
+function scripted(handler: Handler): { conn: ScriptedConn; connection: Connection } {
+  const conn = new ScriptedConn();
   const connection = new Connection(conn as unknown as Deno.Conn, {
     handler,
     limits: { ...DEFAULT_LIMITS },
@@ -1364,43 +1356,6 @@ Deno.test("connection: writes the kernel takes only part of are finished, in ord
   assert.ok(conn.writes >= 5, `the responses took ${conn.writes} writes`);
   connection.abort();
   await within(served, "the connection to end");
-});
-
-Deno.test("connection: Nagle is switched off before a connection's second write, not for one", async () => {
-  // One request on a connection that closes: a single write, and no system call for nothing.
-  const once = scripted(() => new Response("only"));
-  const servedOnce = once.connection.serve();
-  once.conn.push("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
-  await within(servedOnce, "the connection to close after its answer");
-  assert.equal(once.conn.writes, 1);
-  assert.deepEqual(once.conn.noDelayAt, []);
-
-  // Keep-alive: switched off once, after the first write and before the second.
-  const { conn, connection } = scripted(() => new Response("again"));
-  const served = connection.serve();
-  for (let i = 1; i <= 3; i++) {
-    conn.push(GET(`/${i}`));
-    await waitFor(() => answered(conn.written) === i, `answer ${i}`);
-  }
-  assert.deepEqual(conn.noDelayAt, [1]);
-  connection.abort();
-  await within(served, "the connection to end");
-
-  // A streamed body's chunks are writes of their own: the second already goes out without Nagle.
-  const streamed = scripted(() => new Response(delayedStream(["a", "b", "c"], 5)));
-  const servedStream = streamed.connection.serve();
-  streamed.conn.push("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
-  await within(servedStream, "the streamed answer");
-  assert.ok(streamed.conn.writes >= 2, `${streamed.conn.writes} writes`);
-  assert.deepEqual(streamed.conn.noDelayAt, [1]);
-
-  // TLS writes its handshake before any of ours: switched off at once.
-  const tls = Object.assign(new ScriptedConn(), { handshake: () => Promise.resolve({}) });
-  const secure = scripted(() => new Response("secret"), tls);
-  const servedTls = secure.connection.serve();
-  secure.conn.push("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
-  await within(servedTls, "the TLS answer");
-  assert.deepEqual(secure.conn.noDelayAt, [0]);
 });
 
 Deno.test("connection: an idle connection waits in a 1 KiB buffer, even after a large head", async () => {
