@@ -938,22 +938,24 @@ export class Connection {
     this.#unsent = this.#inFlight;
     this.#inFlight = delivering;
     this.#writeDeadline = Date.now() + this.#cfg.timeouts.writeTimeout;
+    this.#writing = this.#writeFrom(data);
+  }
+
+  /**
+   * `conn.write` itself with handlers made once, no async frame or closures per write; the
+   * chain settles once all of `data` is written or the write failed.
+   */
+  #writeFrom(data: Uint8Array): Promise<void> {
     this.#writingData = data;
-    // `conn.write` itself with handlers made once: no async frame or closures per write.
-    this.#writing = this.conn.write(data).then(this.#written, this.#writeFailed);
+    return this.conn.write(data).then(this.#written, this.#writeFailed);
   }
 
   /** A write in flight took `n` bytes: send the rest, or settle what it carried. */
   readonly #written = (n: number): Promise<void> | undefined => {
     const data = this.#writingData!;
-    if (n < data.length) {
-      // The kernel took part of it (a full send buffer): the rest goes on in the same chain.
-      this.#writingData = data.subarray(n);
-      return this.conn.write(this.#writingData).then(this.#written, this.#writeFailed);
-    }
-    this.#writingData = null;
-    this.#writeDeadline = Infinity;
-    this.#writing = null;
+    // The kernel took part of it (a full send buffer): the rest goes on in the same chain.
+    if (n < data.length) return this.#writeFrom(data.subarray(n));
+    this.#writeEnded();
     const delivered = this.#inFlight;
     for (let i = 0; i < delivered.length; i++) delivered[i].settle(null);
     delivered.length = 0;
@@ -963,11 +965,16 @@ export class Connection {
 
   /** The loop learns of a failed write from its next read or write on the closed socket. */
   readonly #writeFailed = (): void => {
+    this.#writeEnded();
+    this.abort();
+  };
+
+  /** The write in flight is over, all of it sent or failed. */
+  #writeEnded(): void {
     this.#writingData = null;
     this.#writeDeadline = Infinity;
     this.#writing = null;
-    this.abort();
-  };
+  }
 
   /** Sends everything queued and waits until it has been written. */
   async #flush(): Promise<void> {
