@@ -7,6 +7,7 @@
  *   deno run --allow-all bench/inprocess.ts connections      # a Connection per request (close)
  *   deno run --allow-all bench/inprocess.ts static [DEPTH]   # a 16 KiB file through serveDir
  *   deno run --allow-all bench/inprocess.ts compare DIR [DEPTH]  # this lib/ against DIR's lib/
+ *   deno run --allow-all bench/inprocess.ts compare-static DIR [DEPTH]  # the same, serving a file
  *
  * A fake `Deno.Conn` hands the connection the same request bytes on every read and takes every
  * write at once. Each mode runs 12 rounds and prints the fastest and the median, in µs (ns for
@@ -124,12 +125,12 @@ if (mode === "parse") {
     }
     return (performance.now() - started) * 1000 / total;
   });
-} else if (mode === "compare" && arg !== undefined) {
-  await compare(arg, Number(Deno.args[2] ?? 1));
+} else if ((mode === "compare" || mode === "compare-static") && arg !== undefined) {
+  await compare(arg, Number(Deno.args[2] ?? 1), mode === "compare-static");
 } else {
   console.error(
     "usage: deno run --allow-all bench/inprocess.ts parse | pipeline [DEPTH] | connections | " +
-      "static [DEPTH] | compare OTHER_CHECKOUT [DEPTH]",
+      "static [DEPTH] | compare OTHER_CHECKOUT [DEPTH] | compare-static OTHER_CHECKOUT [DEPTH]",
   );
   Deno.exit(2);
 }
@@ -139,33 +140,53 @@ if (mode === "parse") {
  * in one process, taking turns round by round: both run on the same warm engine at the same
  * moments, so a change of a few percent shows, which separate runs minutes apart hide.
  */
-async function compare(other: string, depth: number): Promise<void> {
+async function compare(other: string, depth: number, files: boolean): Promise<void> {
   const rounds = 30;
-  const theirs = await import(new URL("lib/connection.ts", toDirectoryUrl(other)).href);
-  const sides = [
-    { name: "this checkout", make: (conn: Deno.Conn) => new Connection(conn, config) },
-    { name: other, make: (conn: Deno.Conn) => new theirs.Connection(conn, config) },
-  ];
-  const batch = encoder.encode(WRK_HEAD.repeat(depth));
-  const reads = Math.ceil(40_000 / depth);
-  const costs = sides.map(() => [] as number[]);
-  for (let round = 0; round < rounds; round++) {
-    // Each side goes first in every other round.
-    for (const i of round % 2 === 0 ? [0, 1] : [1, 0]) {
-      const started = performance.now();
-      await sides[i].make(fakeConn(batch, reads)).serve();
-      costs[i].push((performance.now() - started) * 1000 / (reads * depth));
+  const otherUrl = toDirectoryUrl(other);
+  const theirs = await import(new URL("lib/connection.ts", otherUrl).href);
+  const root = files ? Deno.makeTempDirSync({ prefix: "inprocess-" }) : "";
+  try {
+    let head = WRK_HEAD;
+    let mine = config;
+    let yours = config;
+    if (files) {
+      // Each side serves the file with its own serveDir, so a change to lib/static.ts shows.
+      Deno.writeFileSync(`${root}/16k.bin`, new Uint8Array(16 * 1024).fill(0x61));
+      const theirStatic = await import(new URL("lib/static.ts", otherUrl).href);
+      mine = { ...config, handler: (request) => serveDir(request, { fsRoot: root }) };
+      yours = { ...config, handler: (request) => theirStatic.serveDir(request, { fsRoot: root }) };
+      head = WRK_HEAD.replace("/ ", "/16k.bin ");
     }
+    const sides = [
+      { name: "this checkout", make: (conn: Deno.Conn) => new Connection(conn, mine) },
+      { name: other, make: (conn: Deno.Conn) => new theirs.Connection(conn, yours) },
+    ];
+    const batch = encoder.encode(head.repeat(depth));
+    const reads = Math.ceil((files ? 10_000 : 40_000) / depth);
+    const costs = sides.map(() => [] as number[]);
+    for (let round = 0; round < rounds; round++) {
+      // Each side goes first in every other round.
+      for (const i of round % 2 === 0 ? [0, 1] : [1, 0]) {
+        const started = performance.now();
+        await sides[i].make(fakeConn(batch, reads)).serve();
+        costs[i].push((performance.now() - started) * 1000 / (reads * depth));
+      }
+    }
+    const medians = costs.map((c) => c.sort((a, b) => a - b)[rounds >> 1]);
+    const what = files ? "a 16 KiB file, " : "";
+    sides.forEach(({ name }, i) => {
+      const [fastest, quarter] = [costs[i][0], costs[i][rounds >> 2]];
+      console.log(
+        `${name}: fastest ${fastest.toFixed(3)}, first quartile ${quarter.toFixed(3)}, ` +
+          `median ${
+            medians[i].toFixed(3)
+          } µs per request (${what}${depth} per read, ${rounds} rounds)`,
+      );
+    });
+    console.log(`this checkout / ${other}, medians: ${(medians[0] / medians[1]).toFixed(3)}`);
+  } finally {
+    if (files) Deno.removeSync(root, { recursive: true });
   }
-  const medians = costs.map((c) => c.sort((a, b) => a - b)[rounds >> 1]);
-  sides.forEach(({ name }, i) => {
-    const [fastest, quarter] = [costs[i][0], costs[i][rounds >> 2]];
-    console.log(
-      `${name}: fastest ${fastest.toFixed(3)}, first quartile ${quarter.toFixed(3)}, ` +
-        `median ${medians[i].toFixed(3)} µs per request (${depth} per read, ${rounds} rounds)`,
-    );
-  });
-  console.log(`this checkout / ${other}, medians: ${(medians[0] / medians[1]).toFixed(3)}`);
 }
 
 function toDirectoryUrl(path: string): URL {
