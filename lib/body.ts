@@ -14,6 +14,13 @@
  * WebIDL iterator. The runtime's own list, in the order the handler set the fields, is what
  * `Deno.serve` writes; `responseFields` returns it, after the same kind of probe.
  *
+ * Bodies we hold ourselves: `new Response(bytes)` copies the bytes, as Fetch requires, and
+ * validates every field it is given. `withBytes` makes a response from a prepared bodiless one
+ * and bytes that stay where they are, kept in the slot where the runtime keeps the text of
+ * `new Response("text")` until somebody reads it. Reading it through the public API (`body`,
+ * `bytes()`, `headers`, `clone()`, or `Deno.serve` sending it) copies the bytes first, so nobody
+ * can change them through the response; the connection writes them from where they are.
+ *
  * @module
  */
 
@@ -23,11 +30,14 @@ interface InnerBody {
 
 interface Probe {
   inner: symbol;
+  /** The body kept unread: text from `new Response("text")`, or bytes from `withBytes`. */
   lazy: symbol;
   /** The response's `Headers`, null until something reads `response.headers`. */
   headers: symbol;
   /** The content type of a lazily built body (`Response.json`), null for plain text. */
   lazyType: symbol;
+  /** Whether bytes kept in the `lazy` slot are copied when read publicly (see `withBytes`). */
+  lazyBytes: boolean;
 }
 
 type Fields = readonly (readonly [name: string, value: string])[];
@@ -71,12 +81,46 @@ function probe(): Probe | null {
     text.body;
     // deno-lint-ignore no-explicit-any
     if ((text as any)[lazy] !== null && (text as any)[lazy] !== undefined) return null;
-    const found = { inner, lazy, headers, lazyType };
+    const found = { inner, lazy, headers, lazyType, lazyBytes: false };
+    found.lazyBytes = lazyBytesCopied(found);
     if (!fieldsMatch(found)) return null;
     return found;
   } catch {
     return null;
   }
+}
+
+/**
+ * Whether bytes put in the `lazy` slot of a bodiless response's clone come out of every public
+ * reading as a copy, with the fields unchanged and the slot emptied.
+ */
+function lazyBytesCopied(found: Probe): boolean {
+  const bytes = new Uint8Array([1, 2, 3]);
+  const template = new Response(null, { headers: { "x-probe": "1" } });
+  const make = () => lazyClone(found, template, bytes);
+  // deno-lint-ignore no-explicit-any
+  const copied = (response: any) => {
+    const body = response[found.inner]?.body;
+    const held = [body?.source, body?.streamOrStatic?.body].filter((b) => b instanceof Uint8Array);
+    return held.length > 0 &&
+      held.every((b) => b.buffer !== bytes.buffer && b.join() === "1,2,3") &&
+      response[found.lazy] === null;
+  };
+  const read = make();
+  read.body;
+  const withFields = make();
+  const fields = JSON.stringify([...withFields.headers]);
+  const original = make();
+  const clone = original.clone();
+  return copied(read) && copied(withFields) && copied(original) && copied(clone) &&
+    fields === '[["x-probe","1"]]' && bytes.join() === "1,2,3";
+}
+
+function lazyClone(found: Probe, template: Response, bytes: Uint8Array): Response {
+  const response = template.clone();
+  // deno-lint-ignore no-explicit-any
+  (response as any)[found.lazy] = bytes;
+  return response;
 }
 
 /** The fields of `response` by our reading of its internals, or undefined. */
@@ -85,6 +129,10 @@ function fieldsOf(found: Probe, response: Response): Fields | undefined {
   const r = response as any;
   const list = r[found.inner]?.headerList;
   if (!Array.isArray(list)) return undefined;
+  if (r[found.headers] === null && r[found.lazy] instanceof Uint8Array) {
+    // Made by `withBytes`, and nobody has read it: the template's fields are all there are.
+    return list;
+  }
   // Nobody has read the headers of a lazily built body: the runtime keeps its content type aside.
   if (r[found.headers] === null && typeof r[found.lazy] === "string" && list.length === 0) {
     const type = r[found.lazyType];
@@ -120,8 +168,10 @@ function fieldsMatch(found: Probe): boolean {
       new Response("x", { headers: { "Content-Type": "text/html", "Set-Cookie": "a=1" } }),
       Response.redirect("http://probe.invalid/", 302),
       changed,
+      ...(found.lazyBytes ? [lazyClone(found, prepared, new Uint8Array(2))] : []),
     ];
   };
+  const prepared = new Response(null, { headers: { "Content-Type": "a/b", etag: '"1"' } });
   const normal = (fields: Iterable<readonly [string, string]>) =>
     JSON.stringify([...fields].map(([n, v]) => [n.toLowerCase(), v]).sort());
   const ours = samples();
@@ -138,6 +188,9 @@ const found = probe();
 /** Whether the fast path is in use on this runtime. */
 export const fastBodiesAvailable: boolean = found !== null;
 
+/** Whether `withBytes` works on this runtime (it returns null when not). */
+export const bytesByReference: boolean = found?.lazyBytes === true;
+
 /**
  * The body of `response` if it is a string or bytes that nobody has started reading, else
  * undefined (read `response.body` instead). `null` means the response has no body.
@@ -147,7 +200,7 @@ export function staticBody(response: Response): string | Uint8Array | null | und
   // deno-lint-ignore no-explicit-any
   const r = response as any;
   const lazy = r[found.lazy];
-  if (typeof lazy === "string") return lazy;
+  if (typeof lazy === "string" || lazy instanceof Uint8Array) return lazy;
   const body = r[found.inner]?.body as InnerBody | null | undefined;
   if (body === null) return null;
   const source = body?.streamOrStatic;
@@ -156,6 +209,17 @@ export function staticBody(response: Response): string | Uint8Array | null | und
   if (typeof source.body === "string") return source.body;
   if (!(source.body instanceof Uint8Array)) return undefined;
   return source.body;
+}
+
+/**
+ * A response like `template`, a bodiless 200 response made for this and never handed out, with
+ * `bytes` as its body, without copying them: they are copied only if somebody reads the body or
+ * the fields through the public API (`Deno.serve` included), so the response can never be used
+ * to change them. Null when this runtime does not keep bodies the way we expect: build the
+ * response with `new Response(bytes, ...)` instead.
+ */
+export function withBytes(template: Response, bytes: Uint8Array): Response | null {
+  return found === null || !found.lazyBytes ? null : lazyClone(found, template, bytes);
 }
 
 /**

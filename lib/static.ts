@@ -17,6 +17,7 @@ import {
   refusesIdentity,
 } from "./compress.ts";
 import { describeFileBody } from "./filebody.ts";
+import { bytesByReference, withBytes } from "./body.ts";
 
 /** Options for {@link serveDir}. */
 export interface ServeDirOptions {
@@ -91,6 +92,8 @@ const ALLOW = "GET, HEAD, OPTIONS";
 // a root on a slow network file system would stall the event loop while they wait. File
 // contents are always read asynchronously.
 const encoder = new TextEncoder();
+/** Header fields by lower-case name, as a response's init takes them. */
+type Fields = Record<string, string>;
 
 /**
  * `new Response(bytes, { headers })`, built the way the runtime copies the bytes fastest. Deno
@@ -99,7 +102,7 @@ const encoder = new TextEncoder();
  * grows with the size. So the body goes in with the Content-Type alone and the other fields are
  * set after; the Response is the same either way.
  */
-function bytesResponse(bytes: Uint8Array, headers: Record<string, string>): Response {
+function bytesResponse(bytes: Uint8Array, headers: Fields): Response {
   const type = headers["content-type"];
   const response = new Response(bytes as Uint8Array<ArrayBuffer>, {
     headers: type === undefined ? undefined : { "content-type": type },
@@ -154,7 +157,7 @@ export async function serveDir(request: Request, options: ServeDirOptions): Prom
   } catch (error) {
     response = errorResponse(error);
   }
-  return decorate(request, response, options);
+  return finished.has(response) ? response : decorate(request, response, options);
 }
 
 /**
@@ -181,11 +184,14 @@ export async function serveFile(
       response = methodNotAllowed();
     } else {
       const info = Deno.statSync(path);
-      response = info.isFile ? await fileResponse(request, path, info, options, null) : notFound();
+      response = info.isFile
+        ? await fileResponse(request, path, info, options, null, false)
+        : notFound();
     }
   } catch (error) {
     response = errorResponse(error);
   }
+  if (finished.has(response)) return response;
   for (const [name, value] of options.headers ?? []) response.headers.set(name, value);
   return response;
 }
@@ -253,13 +259,13 @@ async function route(request: Request, options: ServeDirOptions): Promise<Respon
     const index = `${path}/index.html`;
     const indexInfo = statOrNull(index);
     if (indexInfo?.isFile && guard(index, indexInfo)) {
-      return await fileResponse(request, index, indexInfo, options, guard);
+      return await fileResponse(request, index, indexInfo, options, guard, true);
     }
     if (options.listing === false) return notFound();
     return await listing(request, path, segments, options, guard);
   }
   if (!info.isFile) return notFound(); // sockets, FIFOs, devices
-  return await fileResponse(request, path, info, options, guard);
+  return await fileResponse(request, path, info, options, guard, true);
 }
 
 /**
@@ -412,7 +418,7 @@ async function spaIndex(
   const index = `${root}/index.html`;
   const info = Deno.statSync(index);
   if (!info.isFile || !guard(index, info)) return notFound();
-  const response = await fileResponse(request, index, info, options, guard);
+  const response = await fileResponse(request, index, info, options, guard, true);
   response.headers.append("vary", "Accept");
   return response;
 }
@@ -432,20 +438,42 @@ function preflightHeaders(request: Request): HeadersInit {
 }
 
 /** Headers every response from serveDir gets: nosniff, CORS, the user's. */
+const EXPOSED =
+  "Content-Length, Content-Range, Content-Encoding, ETag, Accept-Ranges, Last-Modified";
+
 function decorate(request: Request, response: Response, options: ServeDirOptions): Response {
   const headers = response.headers;
   if (!headers.has("x-content-type-options")) headers.set("x-content-type-options", "nosniff");
   if (options.cors) {
     headers.set("access-control-allow-origin", "*");
-    headers.set(
-      "access-control-expose-headers",
-      "Content-Length, Content-Range, Content-Encoding, ETag, Accept-Ranges, Last-Modified",
-    );
+    headers.set("access-control-expose-headers", EXPOSED);
     if (request.method === "OPTIONS") headers.append("vary", "Access-Control-Request-Headers");
   }
   for (const [name, value] of options.headers ?? []) headers.set(name, value);
   return response;
 }
+
+/**
+ * What `decorate` (for serveDir) or serveFile adds to a GET's response, put in its field record
+ * before the response is made.
+ */
+function finishFields(
+  fields: Fields,
+  options: ServeFileOptions & Pick<ServeDirOptions, "cors">,
+  decorated: boolean,
+): void {
+  if (decorated) {
+    fields["x-content-type-options"] ??= "nosniff";
+    if (options.cors) {
+      fields["access-control-allow-origin"] = "*";
+      fields["access-control-expose-headers"] = EXPOSED;
+    }
+  }
+  for (const [name, value] of options.headers ?? []) fields[name.toLowerCase()] = value;
+}
+
+/** Responses whose fields are final: serveDir and serveFile add nothing to them. */
+const finished = new WeakSet<Response>();
 
 // ---- The small-file cache ---------------------------------------------------------------------
 
@@ -456,6 +484,8 @@ interface CacheEntry {
   bytes: Uint8Array<ArrayBuffer>;
   /** Compressed once, on first demand. */
   encoded: Partial<Record<Coding, Uint8Array<ArrayBuffer>>>;
+  /** Bodiless responses with the fields this file was last served with (see cachedResponse). */
+  templates: { fields: Fields; response: Response }[];
 }
 
 /**
@@ -512,6 +542,7 @@ async function smallFile(path: string, info: Deno.FileInfo): Promise<CacheEntry>
     ino: info.ino,
     bytes,
     encoded: {},
+    templates: [],
   };
   // A file that changed between stat and read is served but not cached.
   if (bytes.length === info.size) cachePut(path, entry);
@@ -522,7 +553,7 @@ async function smallFileEncoded(
   path: string,
   info: Deno.FileInfo,
   coding: Coding,
-): Promise<Uint8Array<ArrayBuffer>> {
+): Promise<[CacheEntry, Uint8Array<ArrayBuffer>]> {
   const entry = await smallFile(path, info);
   let bytes = entry.encoded[coding];
   if (bytes === undefined) {
@@ -530,7 +561,42 @@ async function smallFileEncoded(
     entry.encoded[coding] = bytes;
     if (cache.get(path) === entry) cachePut(path, entry);
   }
-  return bytes;
+  return [entry, bytes];
+}
+
+/** The most field sets a cached file keeps a template for (codings, options in use). */
+const TEMPLATES = 4;
+
+/**
+ * A cached file's bytes (`entry.bytes`, or a compressed form) as a response with `fields`,
+ * which are final. Checking and copying fields, and copying the bytes, cost more than the rest
+ * of serving the file: so a bodiless response with these fields is made once and kept with the
+ * entry, and each request gets a clone of it that holds the bytes by reference (`withBytes`).
+ */
+function cachedResponse(entry: CacheEntry, bytes: Uint8Array, fields: Fields): Response {
+  let response: Response | null = null;
+  if (bytesByReference) {
+    let template = entry.templates.find((t) => sameFields(t.fields, fields));
+    if (template === undefined) {
+      template = { fields, response: new Response(null, { headers: fields }) };
+      if (entry.templates.length >= TEMPLATES) entry.templates.shift();
+      entry.templates.push(template);
+    }
+    response = withBytes(template.response, bytes);
+  }
+  response ??= bytesResponse(bytes, fields);
+  finished.add(response);
+  return response;
+}
+
+function sameFields(a: Fields, b: Fields): boolean {
+  let count = 0;
+  for (const name in a) {
+    if (a[name] !== b[name]) return false;
+    count++;
+  }
+  for (const _ in b) count--;
+  return count === 0;
 }
 
 // ---- One file ---------------------------------------------------------------------------------
@@ -584,12 +650,17 @@ function precompressed(
   return { path: sibling, info };
 }
 
+/**
+ * The response for a file, `decorated` when it comes from serveDir. Cached files' responses
+ * come out with all their fields, the decorations included, and are marked `finished`.
+ */
 async function fileResponse(
   request: Request,
   path: string,
   info: Deno.FileInfo,
-  options: ServeFileOptions,
+  options: ServeFileOptions & Pick<ServeDirOptions, "cors">,
   guard: Guard | null,
+  decorated: boolean,
 ): Promise<Response> {
   const type = contentType(path) ?? "application/octet-stream";
   const negotiated = options.compress !== false && isCompressible(type);
@@ -599,7 +670,7 @@ async function fileResponse(
   const mtime = info.mtime ?? new Date(0);
   // A plain record, not a Headers: the Response makes its own list from it either way, and
   // building a Headers first cost ~1.2 µs more per file served.
-  const headers: Record<string, string> = {
+  const headers: Fields = {
     "content-type": type,
     "accept-ranges": "bytes",
     "last-modified": mtime.toUTCString(),
@@ -626,9 +697,11 @@ async function fileResponse(
     const coding = rep.coding!;
     if (size <= SMALL_FILE) {
       // Compressed once into the cache, so the length is known, for HEAD too.
-      const bytes = await smallFileEncoded(rep.path, rep.info, coding);
+      const [entry, bytes] = await smallFileEncoded(rep.path, rep.info, coding);
       headers["content-length"] = String(bytes.length);
-      return head ? new Response(null, { headers }) : bytesResponse(bytes, headers);
+      if (head) return new Response(null, { headers });
+      finishFields(headers, options, decorated);
+      return cachedResponse(entry, bytes, headers);
     }
     // Streamed: the length is unknown, and the engine sends it chunked.
     if (head) return new Response(null, { headers });
@@ -649,7 +722,8 @@ async function fileResponse(
     if (size <= SMALL_FILE) {
       // A cache hit is taken without an await.
       const entry = cacheGet(rep.path, rep.info) ?? await smallFile(rep.path, rep.info);
-      return bytesResponse(entry.bytes, headers);
+      finishFields(headers, options, decorated);
+      return cachedResponse(entry, entry.bytes, headers);
     }
     const file = await openAt(rep.path, 0);
     return describeFileBody(new Response(fileStream(file, 0, size), { headers }), file, size);

@@ -3,11 +3,18 @@
  * gives, and the wire shows the fields as the handler set them.
  */
 import assert from "node:assert/strict";
-import { fastBodiesAvailable, responseFields, staticBody } from "../lib/body.ts";
+import {
+  bytesByReference,
+  fastBodiesAvailable,
+  responseFields,
+  staticBody,
+  withBytes,
+} from "../lib/body.ts";
 import { RawClient, text, withServer } from "./_raw.ts";
 
 Deno.test("the fast paths are in use on this Deno (if not, lib/body.ts needs updating)", () => {
   assert.equal(fastBodiesAvailable, true);
+  assert.equal(bytesByReference, true);
 });
 
 Deno.test("staticBody: in-memory bodies as given, streams and used bodies left alone", async () => {
@@ -49,6 +56,10 @@ const RESPONSES: [string, () => Response][] = [
     response.headers.append("vary", "accept-encoding");
     response.headers.delete("content-type");
     return response;
+  }],
+  ["bytes by reference", () => {
+    const template = new Response(null, { headers: { "Content-Type": "a/b", etag: '"1"' } });
+    return withBytes(template, new Uint8Array([1, 2]))!;
   }],
   ["cookies", () => {
     const response = new Response("x");
@@ -92,6 +103,62 @@ Deno.test("responseFields shares one frozen list per lone content type, and only
     "content-type",
     "text/plain;charset=UTF-8",
   ]]);
+});
+
+Deno.test("withBytes: the bytes by reference for us, a copy for anybody else", async () => {
+  const bytes = new TextEncoder().encode("original");
+  const template = new Response(null, { headers: { "content-type": "text/plain", "x-a": "1" } });
+  const fields = [["content-type", "text/plain"], ["x-a", "1"]];
+  const make = () => withBytes(template, bytes)!;
+
+  // The connection's view: the very bytes and the template's fields, nothing copied or read.
+  const ours = make();
+  assert.equal(staticBody(ours), bytes);
+  assert.deepEqual(responseFields(ours), fields);
+  assert.equal(staticBody(ours), bytes, "reading the fields left the body where it was");
+  assert.equal(ours.bodyUsed, false);
+  assert.equal(ours.status, 200);
+
+  // Everybody else's: the same body and fields, in bytes of their own.
+  const consumers: [string, (response: Response) => Promise<Uint8Array>][] = [
+    ["bytes()", (response) => response.bytes()],
+    ["body", async (response) => (await response.body!.getReader().read()).value!],
+    ["clone", (response) => response.clone().bytes()],
+    ["the original after a clone", async (response) => {
+      await response.clone().bytes();
+      return response.bytes();
+    }],
+    ["headers first", (response) => {
+      assert.deepEqual([...response.headers], fields);
+      return response.bytes();
+    }],
+    ["a new Response", (response) => new Response(response.body, response).bytes()],
+  ];
+  for (const [how, read] of consumers) {
+    const response = make();
+    const got = await read(response);
+    assert.equal(new TextDecoder().decode(got), "original", how);
+    assert.notEqual(got.buffer, bytes.buffer, how);
+    got.fill(0);
+    assert.equal(new TextDecoder().decode(bytes), "original", how);
+    // Read publicly once, the response holds a copy of its own (or nothing, once consumed).
+    assert.notEqual(staticBody(response), bytes, how);
+  }
+  // The template itself is never changed by what its clones go through.
+  assert.equal(template.body, null);
+  assert.deepEqual([...template.headers], fields);
+});
+
+Deno.test("withBytes: Deno.serve sends such a response whole", async () => {
+  const bytes = new Uint8Array(100_000).map((_, i) => i & 0xff);
+  const template = new Response(null, { headers: { "content-type": "application/x-test" } });
+  await using server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () => withBytes(template, bytes)!,
+  );
+  const response = await fetch(`http://127.0.0.1:${server.addr.port}/`);
+  assert.equal(response.headers.get("content-type"), "application/x-test");
+  assert.deepEqual(await response.bytes(), bytes);
 });
 
 Deno.test("responseFields does not consume the body", async () => {

@@ -863,6 +863,70 @@ test("static: a file that changes is not served stale from the cache", async () 
   }
 });
 
+test("static: a cached file cannot be changed through the responses it is served in", async () => {
+  const path = "/digits.txt";
+  // Each way a handler can get at a response's bytes, each writing over what it got.
+  const readers: [string, (response: Response) => Promise<Uint8Array>][] = [
+    ["bytes()", (response) => response.bytes()],
+    ["arrayBuffer()", async (response) => new Uint8Array(await response.arrayBuffer())],
+    ["body reader", async (response) => (await response.body!.getReader().read()).value!],
+    ["a clone's bytes()", (response) => response.clone().bytes()],
+    ["Response(body, response)", (response) => new Response(response.body, response).bytes()],
+  ];
+  for (const [how, read] of readers) {
+    const bytes = await read(await serveDir(get(path), opts));
+    assert.equal(new TextDecoder().decode(bytes), digits, how);
+    bytes.fill(0x58);
+    assert.equal((await fetchDir(path)).text, digits, `after writing over ${how}`);
+  }
+  // The same through compression on the fly: the compressed bytes are cached too.
+  const gzip = { "accept-encoding": "gzip" };
+  const compressed = await serveDir(get("/style.css", gzip), opts);
+  assert.equal(compressed.headers.get("content-encoding"), "gzip");
+  (await compressed.bytes()).fill(0);
+  assert.equal(await decompress((await fetchDir("/style.css", gzip)).body, "gzip"), css);
+});
+
+test("static: a cached file's GET has its HEAD's fields, whatever the options", async () => {
+  const many: [string, string][] = [["X-Frame-Options", "DENY"], ["Cache-Control", "no-store"]];
+  const variants: [string, ServeDirOptions, HeadersInit][] = [
+    ["plain", opts, {}],
+    ["cors", { ...opts, cors: true }, {}],
+    ["headers", { ...opts, headers: many }, {}],
+    ["one header", { ...opts, headers: [["x-a", "1"]] }, {}],
+    ["cache-control", { ...opts, cacheControl: "max-age=5" }, {}],
+    ["header over cache-control", { ...opts, cacheControl: "max-age=5", headers: many }, {}],
+    ["no etag", { ...opts, etag: false }, {}],
+    ["gzip", { ...opts, cors: true }, { "accept-encoding": "gzip" }],
+    ["no compression", { ...opts, compress: false }, { "accept-encoding": "gzip" }],
+  ];
+  // Twice over, so that the second pass takes what the first left in the cache, with more
+  // variants than a file keeps prepared responses for.
+  for (const pass of [1, 2]) {
+    for (const [name, options, headers] of variants) {
+      for (const path of ["/style.css", "/sub/hello.txt"]) {
+        const what = `${name}, ${path}, pass ${pass}`;
+        const full = await fetchDir(path, headers, options);
+        const head = await fetchDir(path, headers, options, "HEAD");
+        assert.equal(full.response.status, 200, what);
+        assert.deepEqual([...full.response.headers], [...head.response.headers], what);
+        assert.equal(full.response.headers.get("content-length"), String(full.body.length), what);
+      }
+    }
+  }
+  const { response } = await fetchDir("/style.css", {}, { ...opts, cors: true, headers: many });
+  assert.equal(response.headers.get("cache-control"), "no-store");
+  assert.equal(response.headers.get("x-frame-options"), "DENY");
+  assert.equal(response.headers.get("access-control-allow-origin"), "*");
+  assert.equal(response.headers.get("x-content-type-options"), "nosniff");
+  // serveFile adds its headers, and nothing of serveDir's.
+  const file = await serveFile(get("/x"), `${root}/style.css`, { headers: many });
+  assert.equal(await file.text(), css);
+  assert.equal(file.headers.get("x-frame-options"), "DENY");
+  assert.equal(file.headers.get("cache-control"), "no-store");
+  assert.equal(file.headers.get("x-content-type-options"), null);
+});
+
 // ---- SPA, CORS, headers -----------------------------------------------------------------------
 
 test("static: spa serves index.html with 200 to HTML navigations only", async () => {
