@@ -54,6 +54,13 @@ function typeOnly(type: string): Fields {
 }
 const typeFields = new Map<string, Fields>();
 
+/**
+ * Where a `withBytes` response keeps its template's fields as one frozen list shared by every
+ * response made from that template, so the connection turns them into a head once.
+ */
+const templateFields = Symbol("template fields");
+const frozenLists = new WeakMap<Response, Fields>();
+
 function find(response: Response, description: string): symbol | undefined {
   return Object.getOwnPropertySymbols(response).find((s) => s.description === description);
 }
@@ -130,8 +137,8 @@ function fieldsOf(found: Probe, response: Response): Fields | undefined {
   const list = r[found.inner]?.headerList;
   if (!Array.isArray(list)) return undefined;
   if (r[found.headers] === null && r[found.lazy] instanceof Uint8Array) {
-    // Made by `withBytes`, and nobody has read it: the template's fields are all there are.
-    return list;
+    // Made by `withBytes`, and nobody has read it: its fields are still the template's.
+    return r[templateFields] ?? list;
   }
   // Nobody has read the headers of a lazily built body: the runtime keeps its content type aside.
   if (r[found.headers] === null && typeof r[found.lazy] === "string" && list.length === 0) {
@@ -219,7 +226,22 @@ export function staticBody(response: Response): string | Uint8Array | null | und
  * response with `new Response(bytes, ...)` instead.
  */
 export function withBytes(template: Response, bytes: Uint8Array): Response | null {
-  return found === null || !found.lazyBytes ? null : lazyClone(found, template, bytes);
+  if (found === null || !found.lazyBytes) return null;
+  const response = lazyClone(found, template, bytes);
+  // deno-lint-ignore no-explicit-any
+  (response as any)[templateFields] = frozenFields(found, template);
+  return response;
+}
+
+function frozenFields(found: Probe, template: Response): Fields {
+  let fields = frozenLists.get(template);
+  if (fields === undefined) {
+    // deno-lint-ignore no-explicit-any
+    const list: [string, string][] = (template as any)[found.inner].headerList;
+    fields = Object.freeze(list.map(([name, value]) => Object.freeze([name, value] as const)));
+    frozenLists.set(template, fields);
+  }
+  return fields;
 }
 
 /**
@@ -227,7 +249,8 @@ export function withBytes(template: Response, bytes: Uint8Array): Response | nul
  * repeated fields not combined, in the order they were set. Undefined when the runtime's
  * internals are not as expected: iterate `response.headers` instead. Do not change the list.
  * A response whose only field is Content-Type gets a frozen list (the name lower-cased) shared
- * by every response with that field alone; it never changes.
+ * by every response with that field alone, and one from `withBytes` its template's frozen list;
+ * they never change.
  */
 export function responseFields(response: Response): Fields | undefined {
   return found === null ? undefined : fieldsOf(found, response);

@@ -144,6 +144,18 @@ Deno.test("withBytes: the bytes by reference for us, a copy for anybody else", a
     // Read publicly once, the response holds a copy of its own (or nothing, once consumed).
     assert.notEqual(staticBody(response), bytes, how);
   }
+  // Responses from one template share one frozen list of its fields; another template has its own.
+  const [a, b] = [make(), make()];
+  assert.ok(Object.isFrozen(responseFields(a)));
+  assert.equal(responseFields(a), responseFields(b));
+  const other = new Response(null, { headers: { "content-type": "text/plain", "x-a": "2" } });
+  const fromOther = withBytes(other, bytes)!;
+  assert.deepEqual(responseFields(fromOther), [["content-type", "text/plain"], ["x-a", "2"]]);
+  // Changed through the public API, a response has its own fields again.
+  a.headers.set("x-a", "changed");
+  assert.ok(!Object.isFrozen(responseFields(a)));
+  assert.deepEqual(responseFields(a), [["content-type", "text/plain"], ["x-a", "changed"]]);
+  assert.deepEqual(responseFields(b), fields);
   // The template itself is never changed by what its clones go through.
   assert.equal(template.body, null);
   assert.deepEqual([...template.headers], fields);
