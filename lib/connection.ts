@@ -30,6 +30,7 @@ import {
 import { ChunkedDecoder } from "./http.ts";
 import type { Handler, ServeHandlerInfo } from "./types.ts";
 import { responseFields, staticBody } from "./body.ts";
+import { type Arrival, noteArrival, readDelivered, readStarting } from "./arrival.ts";
 import { type ClaimedFileBody, claimFileBody, sendFileBody } from "./filebody.ts";
 import { absoluteFormUrl, createRequest, originFormUrl } from "./request.ts";
 
@@ -323,6 +324,9 @@ export class Connection {
   #aborted = false;
   /** Reads into `#buf` under way (or failed): the idle buffer is pooled only at zero. */
   #reading = 0;
+  /** When the read in flight was started, and when the bytes in the buffer arrived. */
+  #readStarted = 0;
+  #arrival: Arrival = { started: 0, turn: 0 };
   /** A read started while a handler ran (see #watch), not yet taken by #read. */
   #pendingRead: Promise<number | null> | null = null;
   /** The handler's `info` for the exchange in progress; told if its response is not sent. */
@@ -516,12 +520,16 @@ export class Connection {
     }
     // The whole buffer when empty: no view object to make, the usual case between requests.
     this.#reading++;
+    this.#readStarted = readStarting();
     return this.conn.read(this.#end === 0 ? this.#buf : this.#buf.subarray(this.#end));
   }
 
   #readDone(n: number | null): number | null {
     this.#reading--;
-    if (n !== null) this.#end += n;
+    if (n !== null) {
+      this.#end += n;
+      this.#arrival = readDelivered(this.#readStarted);
+    }
     return n;
   }
 
@@ -687,7 +695,10 @@ export class Connection {
     const stream = body === null || head.method === "GET" || head.method === "HEAD"
       ? null
       : body.stream;
-    return createRequest(head.method, url, head.headers, stream, info);
+    const request = createRequest(head.method, url, head.headers, stream, info);
+    // Its bytes are in the buffer: they came with the last read or before.
+    noteArrival(request, this.#arrival);
+    return request;
   }
 
   async #handlerFailed(error: unknown, request: Request): Promise<Response> {

@@ -18,6 +18,7 @@ import {
 } from "./compress.ts";
 import { describeFileBody } from "./filebody.ts";
 import { bytesByReference, withBytes } from "./body.ts";
+import { arrivalOf, lookedUpSince, type Lookup, lookupStarting } from "./arrival.ts";
 
 /** Options for {@link serveDir}. */
 export interface ServeDirOptions {
@@ -87,7 +88,7 @@ const MAX_RANGES = 16;
 const ALLOW = "GET, HEAD, OPTIONS";
 // Metadata calls (stat, realPath, open) are synchronous on purpose: here `Deno.statSync` takes
 // about 4 µs and `Deno.stat` about 40 µs (the async op's thread-pool round trip), and a cached
-// small file costs two or three of them; a synchronous open took the 1 MiB file bench's open
+// small file costs two or three of them (fewer under load: see statFor); a synchronous open took the 1 MiB file bench's open
 // cost on the main thread from ~32 to ~13 µs. They are answered from the kernel's inode cache;
 // a root on a slow network file system would stall the event loop while they wait. File
 // contents are always read asynchronously.
@@ -183,7 +184,7 @@ export async function serveFile(
     } else if (request.method !== "GET" && request.method !== "HEAD") {
       response = methodNotAllowed();
     } else {
-      const info = Deno.statSync(path);
+      const info = statFor(path, request);
       response = info.isFile
         ? await fileResponse(request, path, info, options, null, false)
         : notFound();
@@ -238,7 +239,7 @@ async function route(request: Request, options: ServeDirOptions): Promise<Respon
 
   let info: Deno.FileInfo;
   try {
-    info = Deno.statSync(path);
+    info = statFor(path, request);
   } catch (error) {
     const missing = error instanceof Deno.errors.NotFound ||
       error instanceof Deno.errors.NotADirectory;
@@ -257,7 +258,7 @@ async function route(request: Request, options: ServeDirOptions): Promise<Respon
       return new Response(null, { status: 301, headers: { location: `./${last}/${url.search}` } });
     }
     const index = `${path}/index.html`;
-    const indexInfo = statOrNull(index);
+    const indexInfo = statOrNull(index, request);
     if (indexInfo?.isFile && guard(index, indexInfo)) {
       return await fileResponse(request, index, indexInfo, options, guard, true);
     }
@@ -396,12 +397,45 @@ function allowed(guard: Guard, path: string, info?: Deno.FileInfo): boolean {
   }
 }
 
-function statOrNull(path: string): Deno.FileInfo | null {
+function statOrNull(path: string, request?: Request): Deno.FileInfo | null {
   try {
-    return Deno.statSync(path);
+    return statFor(path, request);
   } catch {
     return null;
   }
+}
+
+/** A stat's outcome, kept for the requests that arrived before it was made. */
+interface RecentStat {
+  lookup: Lookup;
+  info: Deno.FileInfo | null;
+  error: unknown;
+}
+const recentStats = new Map<string, RecentStat>();
+const RECENT_STATS = 1024;
+
+/**
+ * `Deno.statSync(path)` (throwing what it throws) as of a moment after `request` arrived: a stat
+ * made since then, for another request, serves this one too (see lib/arrival.ts), so a server
+ * busy with one file stats it about once per turn of the event loop, not once per request.
+ * Without a request, or one our connection did not make, the stat is made now.
+ */
+function statFor(path: string, request?: Request): Deno.FileInfo {
+  const arrival = request && arrivalOf(request);
+  if (arrival === undefined) return Deno.statSync(path);
+  let stat = recentStats.get(path);
+  if (stat === undefined || !lookedUpSince(stat.lookup, arrival)) {
+    const lookup = lookupStarting();
+    try {
+      stat = { lookup, info: Deno.statSync(path), error: null };
+    } catch (error) {
+      stat = { lookup, info: null, error };
+    }
+    if (recentStats.size >= RECENT_STATS) recentStats.clear();
+    recentStats.set(path, stat);
+  }
+  if (stat.info === null) throw stat.error;
+  return stat.info;
 }
 
 function acceptsHtml(request: Request): boolean {
@@ -416,7 +450,7 @@ async function spaIndex(
   guard: Guard,
 ): Promise<Response> {
   const index = `${root}/index.html`;
-  const info = Deno.statSync(index);
+  const info = statFor(index, request);
   if (!info.isFile || !guard(index, info)) return notFound();
   const response = await fileResponse(request, index, info, options, guard, true);
   response.headers.append("vary", "Accept");
@@ -625,7 +659,7 @@ function selectRepresentation(
   const ranged = request.method === "GET" && request.headers.has("range");
   const worthIt = info.size >= COMPRESS_MIN || refusesIdentity(header);
   for (const coding of acceptedCodings(header)) {
-    const sibling = precompressed(path, info, coding, guard);
+    const sibling = precompressed(request, path, info, coding, guard);
     if (sibling) return { path: sibling.path, info: sibling.info, coding, onTheFly: false };
     const canCompress = coding === "gzip" || (BROTLI_STREAMS && info.size <= SMALL_FILE);
     if (!ranged && worthIt && canCompress) return { path, info, coding, onTheFly: true };
@@ -637,13 +671,14 @@ const SUFFIX: Record<Coding, string> = { br: ".br", gzip: ".gz" };
 
 /** A sibling no older than its source (a stale `.gz` left after an edit is skipped). */
 function precompressed(
+  request: Request,
   path: string,
   source: Deno.FileInfo,
   coding: Coding,
   guard: Guard | null,
 ): { path: string; info: Deno.FileInfo } | null {
   const sibling = path + SUFFIX[coding];
-  const info = statOrNull(sibling);
+  const info = statOrNull(sibling, request);
   if (info === null || !info.isFile) return null;
   if ((info.mtime?.getTime() ?? 0) < (source.mtime?.getTime() ?? 0)) return null;
   if (guard !== null && !allowed(guard, sibling, info)) return null;

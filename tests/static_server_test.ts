@@ -86,6 +86,48 @@ async function raw(port: number, request: string): Promise<string> {
 const get = (path: string, headers = "") =>
   `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${headers}\r\n`;
 
+test("static over sockets: a request sent after a file changed never gets the old file", async () => {
+  // Each version is longer than the last and replaces the file whole (a new inode), so a body
+  // tells which version it is and no reader can see a half-written one.
+  const content = (version: number) => `v${version}:${"x".repeat(version)}`;
+  const versionOf = (body: string) => Number(body.slice(1, body.indexOf(":")));
+  const path = `${root}/versioned.txt`;
+  await Deno.writeTextFile(path, content(0));
+  let latest = 0;
+  let writing = true;
+  const server = serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (request) => serveDir(request, { fsRoot: root }),
+  );
+  try {
+    const writer = async () => {
+      for (let version = 1; version <= 60; version++) {
+        await Deno.writeTextFile(`${path}.tmp`, content(version));
+        await Deno.rename(`${path}.tmp`, path);
+        latest = version;
+        await sleep(2);
+      }
+      writing = false;
+    };
+    let answered = 0;
+    const reader = async () => {
+      await using client = await RawClient.connect(server.addr.port);
+      while (writing) {
+        const floor = latest;
+        await client.write("GET /versioned.txt HTTP/1.1\r\nHost: a\r\n\r\n");
+        const version = versionOf(text(await client.response()));
+        assert.ok(version >= floor, `version ${version} served for a request sent after ${floor}`);
+        answered++;
+      }
+    };
+    await Promise.all([writer(), reader(), reader(), reader(), reader()]);
+    assert.ok(answered > 60, `${answered} requests`);
+  } finally {
+    await stop(server);
+    await Deno.remove(path);
+  }
+});
+
 test("static over sockets: GET, HEAD, ranges, 304, traversal, dotfiles, symlinks", async () => {
   const server = await startServer(root);
   try {
