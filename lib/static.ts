@@ -708,7 +708,7 @@ async function fileResponse(
   const headers: Fields = {
     "content-type": type,
     "accept-ranges": "bytes",
-    "last-modified": mtime.toUTCString(),
+    "last-modified": validatorsOf(info).lastModified,
   };
   if (negotiated) headers["vary"] = "Accept-Encoding";
   if (options.cacheControl) headers["cache-control"] = options.cacheControl;
@@ -790,13 +790,39 @@ async function fileResponse(
   return new Response(multipartStream(file, parts, tail), { status: 206, headers });
 }
 
-/** A strong validator from what changes when the file changes, without reading it (§8.8.3). */
+/**
+ * A strong validator from what changes when the file changes, without reading it (§8.8.3).
+ * Worked out once per FileInfo, like Last-Modified: statFor hands one stat to many requests.
+ */
 function etagOf(info: Deno.FileInfo, coding: string): string {
-  const mtime = info.mtime?.getTime() ?? 0;
-  const ino = info.ino ?? 0;
-  return `"${info.size.toString(36)}-${mtime.toString(36)}-${ino.toString(36)}${
-    coding ? `-${coding}` : ""
-  }"`;
+  const known = validatorsOf(info);
+  let etag = known.etags[coding];
+  if (etag === undefined) {
+    const mtime = info.mtime?.getTime() ?? 0;
+    const ino = info.ino ?? 0;
+    etag = `"${info.size.toString(36)}-${mtime.toString(36)}-${ino.toString(36)}${
+      coding ? `-${coding}` : ""
+    }"`;
+    known.etags[coding] = etag;
+  }
+  return etag;
+}
+
+interface Validators {
+  info: Deno.FileInfo;
+  lastModified: string;
+  /** By content coding, "" for none. */
+  etags: Record<string, string>;
+}
+/** The last FileInfo's: one entry is enough to serve a run of requests given the same stat. */
+let lastValidators: Validators | null = null;
+
+function validatorsOf(info: Deno.FileInfo): Validators {
+  if (lastValidators?.info !== info) {
+    const lastModified = (info.mtime ?? new Date(0)).toUTCString();
+    lastValidators = { info, lastModified, etags: {} };
+  }
+  return lastValidators;
 }
 
 // ---- Conditional requests (RFC 9110 §13) ------------------------------------------------------
