@@ -50,7 +50,7 @@ Deno.test("arrival: turns end when the microtask queue runs dry, never later", a
   assert.ok(next.turn > sameRun.turn, "a new turn of the event loop is a new turn");
 });
 
-Deno.test("arrival: only requests our connection made carry one", async () => {
+Deno.test("arrival: only requests our connection made carry one", () => {
   const request = new Request("http://a.test/");
   assert.equal(arrivalOf(request), undefined);
   const arrival = readDelivered(readStarting());
