@@ -324,9 +324,12 @@ export class Connection {
   #aborted = false;
   /** Reads into `#buf` under way (or failed): the idle buffer is pooled only at zero. */
   #reading = 0;
-  /** When the read in flight was started, and when the bytes in the buffer arrived. */
+  /**
+   * When the read in flight was started, and when the bytes in the buffer arrived (until a read
+   * has returned some: never, so no lookup counts for them).
+   */
   #readStarted = 0;
-  #arrival: Arrival = { started: 0, turn: 0 };
+  #arrival: Arrival = { started: Infinity, turn: Infinity };
   /** A read started while a handler ran (see #watch), not yet taken by #read. */
   #pendingRead: Promise<number | null> | null = null;
   /** The handler's `info` for the exchange in progress; told if its response is not sent. */

@@ -88,10 +88,10 @@ const MAX_RANGES = 16;
 const ALLOW = "GET, HEAD, OPTIONS";
 // Metadata calls (stat, realPath, open) are synchronous on purpose: here `Deno.statSync` takes
 // about 4 µs and `Deno.stat` about 40 µs (the async op's thread-pool round trip), and a cached
-// small file costs two or three of them (fewer under load: see statFor); a synchronous open took the 1 MiB file bench's open
-// cost on the main thread from ~32 to ~13 µs. They are answered from the kernel's inode cache;
-// a root on a slow network file system would stall the event loop while they wait. File
-// contents are always read asynchronously.
+// small file costs two or three of them (fewer under load: see statFor); a synchronous open took
+// the 1 MiB file bench's open cost on the main thread from ~32 to ~13 µs. They are answered from
+// the kernel's inode cache; a root on a slow network file system would stall the event loop
+// while they wait. File contents are always read asynchronously.
 const encoder = new TextEncoder();
 /** Header fields by lower-case name, as a response's init takes them. */
 type Fields = Record<string, string>;
@@ -471,10 +471,11 @@ function preflightHeaders(request: Request): HeadersInit {
   };
 }
 
-/** Headers every response from serveDir gets: nosniff, CORS, the user's. */
+/** The response fields a cross-origin script may read (CORS). */
 const EXPOSED =
   "Content-Length, Content-Range, Content-Encoding, ETag, Accept-Ranges, Last-Modified";
 
+/** Headers every response from serveDir gets: nosniff, CORS, the user's. */
 function decorate(request: Request, response: Response, options: ServeDirOptions): Response {
   const headers = response.headers;
   if (!headers.has("x-content-type-options")) headers.set("x-content-type-options", "nosniff");
