@@ -5,7 +5,13 @@
  * listings, SPA, CORS, permissions.
  */
 import assert from "node:assert/strict";
-import { parseRange, serveDir, type ServeDirOptions, serveFile } from "../lib/static.ts";
+import {
+  parseRange,
+  serveDir,
+  type ServeDirOptions,
+  serveFile,
+  smallFileCache,
+} from "../lib/static.ts";
 import { acceptedCodings, refusesIdentity } from "../lib/compress.ts";
 import { noteArrival, readDelivered, readStarting } from "../lib/arrival.ts";
 
@@ -953,6 +959,46 @@ test("static: a stat made after a request arrived serves it too; one made before
     assert.equal((await fetchDir("/arrival.txt")).text, "three");
   } finally {
     await Deno.remove(path);
+  }
+});
+
+test("static: the small-file cache counts what it holds and keeps to its budget", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "static-cache-" });
+  try {
+    const options = { fsRoot: dir };
+    const style = "p { margin: 0 }\n".repeat(125); // 2,000 bytes, compressible
+    await Deno.writeTextFile(`${dir}/a.css`, style);
+    const grew = async (path: string, headers: HeadersInit, opts: ServeDirOptions) => {
+      const before = smallFileCache().bytes;
+      const { response, body } = await fetchDir(path, headers, opts);
+      assert.equal(response.status, 200);
+      return { grew: smallFileCache().bytes - before, length: body.length };
+    };
+    const first = await grew("/a.css", {}, options);
+    assert.ok(first.grew > style.length, `a new entry counts more than its bytes: ${first.grew}`);
+    assert.equal((await grew("/a.css", {}, options)).grew, 0, "a hit adds nothing");
+    // Another set of fields is another prepared response, and it is counted.
+    const other = await grew("/a.css", {}, { ...options, headers: [["x-a", "1"]] });
+    assert.ok(other.grew > 0, "a second template is counted");
+    // A compressed form is counted too, bytes and template.
+    const gzip = await grew("/a.css", { "accept-encoding": "gzip" }, options);
+    assert.ok(gzip.grew > gzip.length, `gzip form: ${gzip.grew} for ${gzip.length} bytes`);
+
+    // Past the budget the least recently used go, and what is evicted is read again when asked.
+    const block = new Uint8Array(60 * 1024);
+    const files = Math.ceil(smallFileCache().budget / block.length) + 20;
+    for (let i = 0; i < files; i++) {
+      block[0] = i & 0xff;
+      await Deno.writeFile(`${dir}/f${i}.bin`, block);
+      await fetchDir(`/f${i}.bin`, {}, options);
+      assert.ok(smallFileCache().bytes <= smallFileCache().budget, `after ${i + 1} files`);
+    }
+    assert.ok(smallFileCache().entries < files);
+    const again = await fetchDir("/f0.bin", {}, options);
+    assert.equal(again.body.length, block.length);
+    assert.equal(again.body[0], 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
 
