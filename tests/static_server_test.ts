@@ -86,6 +86,32 @@ async function raw(port: number, request: string): Promise<string> {
 const get = (path: string, headers = "") =>
   `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${headers}\r\n`;
 
+test("static in Deno.serve: serveDir's cached files come out whole there too", async () => {
+  // Library users may call serveDir from Deno.serve, which reads responses its own way.
+  await using server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (request) => serveDir(request, { fsRoot: root, cors: true }),
+  );
+  const url = `http://127.0.0.1:${server.addr.port}`;
+  const digits = "0123456789".repeat(10);
+  for (let i = 0; i < 3; i++) {
+    const response = await fetch(`${url}/digits.txt`);
+    assert.equal(response.status, 200);
+    assert.equal(await response.text(), digits);
+    assert.equal(response.headers.get("access-control-allow-origin"), "*");
+    assert.equal(response.headers.get("x-content-type-options"), "nosniff");
+  }
+  const page = await fetch(`${url}/index.html`);
+  assert.equal(await page.text(), "<h1>served</h1>\n");
+  const etag = page.headers.get("etag")!;
+  const revalidated = await fetch(`${url}/index.html`, { headers: { "if-none-match": etag } });
+  assert.equal(revalidated.status, 304);
+  await revalidated.body?.cancel();
+  const head = await fetch(`${url}/digits.txt`, { method: "HEAD" });
+  assert.equal(head.headers.get("content-length"), String(digits.length));
+  await head.body?.cancel();
+});
+
 test("static over sockets: a request sent after a file changed never gets the old file", async () => {
   // Each version is longer than the last and replaces the file whole (a new inode), so a body
   // tells which version it is and no reader can see a half-written one.
