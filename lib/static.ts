@@ -490,7 +490,8 @@ function decorate(request: Request, response: Response, options: ServeDirOptions
 
 /**
  * What `decorate` (for serveDir) or serveFile adds to a GET's response, put in its field record
- * before the response is made.
+ * before the response is made. The two must agree: a test compares every cached GET's fields
+ * with its HEAD's, which go through `decorate`.
  */
 function finishFields(
   fields: Fields,
@@ -626,12 +627,20 @@ async function smallFileEncoded(
 const TEMPLATES = 4;
 
 /**
- * A cached file's bytes (`entry.bytes`, or a compressed form) as a response with `fields`,
- * which are final. Checking and copying fields, and copying the bytes, cost more than the rest
- * of serving the file: so a bodiless response with these fields is made once and kept with the
- * entry, and each request gets a clone of it that holds the bytes by reference (`withBytes`).
+ * A cached file's bytes (`entry.bytes`, or a compressed form) as a response with `fields` and
+ * what serveDir or serveFile adds (finishFields), marked `finished`. Checking and copying fields,
+ * and copying the bytes, cost more than the rest of serving the file: so a bodiless response with
+ * these fields is made once and kept with the entry, and each request gets a clone of it that
+ * holds the bytes by reference (`withBytes`).
  */
-function cachedResponse(entry: CacheEntry, bytes: Uint8Array, fields: Fields): Response {
+function cachedResponse(
+  entry: CacheEntry,
+  bytes: Uint8Array,
+  fields: Fields,
+  options: ServeFileOptions & Pick<ServeDirOptions, "cors">,
+  decorated: boolean,
+): Response {
+  finishFields(fields, options, decorated);
   let response: Response | null = null;
   if (bytesByReference) {
     let template = entry.templates.find((t) => sameFields(t.fields, fields));
@@ -760,8 +769,7 @@ async function fileResponse(
       const [entry, bytes] = await smallFileEncoded(rep.path, rep.info, coding);
       headers["content-length"] = String(bytes.length);
       if (head) return new Response(null, { headers });
-      finishFields(headers, options, decorated);
-      return cachedResponse(entry, bytes, headers);
+      return cachedResponse(entry, bytes, headers, options, decorated);
     }
     // Streamed: the length is unknown, and the engine sends it chunked.
     if (head) return new Response(null, { headers });
@@ -782,8 +790,7 @@ async function fileResponse(
     if (size <= SMALL_FILE) {
       // A cache hit is taken without an await.
       const entry = cacheGet(rep.path, rep.info) ?? await smallFile(rep.path, rep.info);
-      finishFields(headers, options, decorated);
-      return cachedResponse(entry, entry.bytes, headers);
+      return cachedResponse(entry, entry.bytes, headers, options, decorated);
     }
     const file = await openAt(rep.path, 0);
     return describeFileBody(new Response(fileStream(file, 0, size), { headers }), file, size);
