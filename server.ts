@@ -8,11 +8,11 @@
  */
 
 import denoJson from "./deno.json" with { type: "json" };
-import { type CliConfig, parseCommandLine, USAGE } from "./lib/cli.ts";
-import { startServer } from "./lib/run.ts";
-import { urlOf } from "./lib/server.ts";
-import { flushLog } from "./lib/log.ts";
-import { superviseWorkers } from "./lib/workers.ts";
+import { type CliConfig, parseCommandLine, USAGE } from "./lib/cli/flags.ts";
+import { startServer } from "./lib/cli/run.ts";
+import { urlOf } from "./lib/engine/server.ts";
+import { flushLog } from "./lib/handlers/log.ts";
+import { superviseWorkers } from "./lib/cli/workers.ts";
 
 /** Runs the CLI and resolves with the process exit code. */
 export async function main(args: string[]): Promise<number> {

@@ -17,9 +17,9 @@
  * @module
  */
 
-import { Connection, type ConnectionConfig } from "../lib/connection.ts";
-import { DEFAULT_LIMITS, RequestHeadParser } from "../lib/http.ts";
-import { serveDir } from "../lib/static.ts";
+import { Connection, type ConnectionConfig } from "../lib/engine/connection.ts";
+import { DEFAULT_LIMITS, RequestHeadParser } from "../lib/h1/http.ts";
+import { serveDir } from "../lib/static/serve.ts";
 
 const encoder = new TextEncoder();
 const WRK_HEAD = "GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n";
@@ -135,6 +135,20 @@ if (mode === "parse") {
   Deno.exit(2);
 }
 
+/** A module of another checkout, at its path in the current layout or the one before it. */
+async function importEither(base: URL, path: string, before: string) {
+  const url = new URL(path, base);
+  return await import(exists(url) ? url.href : new URL(before, base).href);
+}
+
+function exists(url: URL): boolean {
+  try {
+    return Deno.statSync(url).isFile;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * `pipeline DEPTH` for this checkout's `lib/` and another's (a `git worktree` of the old commit),
  * in one process, taking turns round by round: both run on the same warm engine at the same
@@ -143,7 +157,7 @@ if (mode === "parse") {
 async function compare(other: string, depth: number, files: boolean): Promise<void> {
   const rounds = 30;
   const otherUrl = toDirectoryUrl(other);
-  const theirs = await import(new URL("lib/connection.ts", otherUrl).href);
+  const theirs = await importEither(otherUrl, "lib/engine/connection.ts", "lib/connection.ts");
   const root = files ? Deno.makeTempDirSync({ prefix: "inprocess-" }) : "";
   try {
     let head = WRK_HEAD;
@@ -152,7 +166,7 @@ async function compare(other: string, depth: number, files: boolean): Promise<vo
     if (files) {
       // Each side serves the file with its own serveDir, so a change to lib/static.ts shows.
       Deno.writeFileSync(`${root}/16k.bin`, new Uint8Array(16 * 1024).fill(0x61));
-      const theirStatic = await import(new URL("lib/static.ts", otherUrl).href);
+      const theirStatic = await importEither(otherUrl, "lib/static/mod.ts", "lib/static.ts");
       mine = { ...config, handler: (request) => serveDir(request, { fsRoot: root }) };
       yours = { ...config, handler: (request) => theirStatic.serveDir(request, { fsRoot: root }) };
       head = WRK_HEAD.replace("/ ", "/16k.bin ");

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { Router } from "../lib/router.ts";
+import { Router } from "../lib/handlers/router.ts";
 
 /**
  * Greets whoever the path names and reports the caller's address.

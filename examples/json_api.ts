@@ -13,7 +13,7 @@
 
 import { parseArgs } from "node:util";
 import { serve } from "../lib/mod.ts";
-import { Router } from "../lib/router.ts";
+import { Router } from "../lib/handlers/router.ts";
 
 /** A to-do item as the API stores and returns it. */
 export interface Todo {

@@ -12,7 +12,7 @@
 
 import { parseArgs } from "node:util";
 import { serve } from "../lib/mod.ts";
-import { Router } from "../lib/router.ts";
+import { Router } from "../lib/handlers/router.ts";
 
 /**
  * Options for {@link createSseApp}.

@@ -11,34 +11,34 @@
  * @module
  */
 
-export { DEFAULT_TIMEOUTS, serve, type ServeOptions, type Server } from "./server.ts";
-export type { Handler, ServeHandlerInfo } from "./types.ts";
-export type { ExchangeRecord, Timeouts } from "./connection.ts";
-export { DEFAULT_LIMITS, type ErrorStatus, HttpError, type Limits } from "./http.ts";
+export { DEFAULT_TIMEOUTS, serve, type ServeOptions, type Server } from "./engine/server.ts";
+export type { Handler, ServeHandlerInfo } from "./shared/types.ts";
+export type { ExchangeRecord, Timeouts } from "./engine/connection.ts";
+export { DEFAULT_LIMITS, type ErrorStatus, HttpError, type Limits } from "./h1/http.ts";
 export {
   type MountOptions,
   type RouteContext,
   type RouteHandler,
   Router,
   type RouterOptions,
-} from "./router.ts";
-export { loadApp } from "./app.ts";
+} from "./handlers/router.ts";
+export { loadApp } from "./handlers/app.ts";
 export {
   parseRange,
   serveDir,
   type ServeDirOptions,
   serveFile,
   type ServeFileOptions,
-} from "./static.ts";
-export { contentType, isCompressible } from "./mime.ts";
+} from "./static/serve.ts";
+export { contentType, isCompressible } from "./static/mime.ts";
 export {
   type RateDecision,
   rateLimit,
   RateLimiter,
   type RateLimiterOptions,
   type RateLimitOptions,
-} from "./ratelimit.ts";
-export { clientAddress, TrustedProxies } from "./clientip.ts";
+} from "./handlers/ratelimit.ts";
+export { clientAddress, TrustedProxies } from "./handlers/clientip.ts";
 export {
   type AccessLoggerOptions,
   createAccessLogger,
@@ -46,4 +46,4 @@ export {
   flushLog,
   formatEntry,
   type LogFormat,
-} from "./log.ts";
+} from "./handlers/log.ts";

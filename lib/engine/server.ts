@@ -1,0 +1,327 @@
+/**
+ * The accept loop, the set of open connections, their deadlines and graceful shutdown.
+ *
+ * The accept loop never waits on a connection (the tutorial server's named flaw): each one runs
+ * its own {@link Connection.serve} loop, so a slow, stuck or hostile client delays nobody else.
+ *
+ * @module
+ */
+
+import { Connection, type ExchangeRecord, type Timeouts } from "./connection.ts";
+import { DEFAULT_LIMITS, type Limits } from "../h1/http.ts";
+import type { Handler } from "../shared/types.ts";
+
+/** Time limits, in milliseconds, with the defaults Caddy's and nginx's users know. */
+export const DEFAULT_TIMEOUTS: Readonly<Timeouts> = {
+  headerTimeout: 10_000,
+  idleTimeout: 30_000,
+  bodyTimeout: 30_000,
+  writeTimeout: 30_000,
+};
+
+/** Options for {@link serve}. Every limit and timeout has a safe default. */
+export interface ServeOptions extends Partial<Limits>, Partial<Timeouts> {
+  /** The address to listen on. @default {"0.0.0.0"} */
+  hostname?: string;
+  /** The port to listen on; 0 picks a free one. @default {8000} */
+  port?: number;
+  /** Aborting it shuts the server down gracefully. */
+  signal?: AbortSignal;
+  /** Called once listening. @default logs "Listening on http://…/" */
+  onListen?: (addr: Deno.NetAddr) => void;
+  /**
+   * Turns a handler's exception into a response; the server lives on.
+   * @default logs the error and answers 500
+   */
+  onError?: (error: unknown, request: Request) => Response | Promise<Response>;
+  /** Called after each exchange, for access logs. */
+  onExchange?: (record: ExchangeRecord) => void;
+  /** Open connections at most; past it new ones get 503 and are closed. @default {10000} */
+  maxConnections?: number;
+  /** Open connections per client address at most; past it, 503 and close. @default {Infinity} */
+  maxConnectionsPerIp?: number;
+  /** Unread request body bytes read and discarded to keep a connection open. @default {262144} */
+  maxDrainBytes?: number;
+  /** After shutdown starts, in-flight requests get this long before being cut. @default {10000} */
+  gracePeriod?: number;
+  /** The `Server` header value; null sends none. @default {"tcp-http"} */
+  serverName?: string | null;
+  /** PEM certificate chain: with `key`, serve HTTPS. */
+  cert?: string;
+  /** PEM private key for `cert`. */
+  key?: string;
+  /** Share the port with other processes (SO_REUSEPORT; Linux only, ignored elsewhere). */
+  reusePort?: boolean;
+}
+
+/** A running server. */
+export interface Server {
+  /** The address the server listens on (with the real port when 0 was asked for). */
+  readonly addr: Deno.NetAddr;
+  /** Resolves once the server has stopped and every connection is closed. */
+  readonly finished: Promise<void>;
+  /** Stop accepting, let in-flight requests finish (up to the grace period), close the rest. */
+  shutdown(): Promise<void>;
+  /** Open connections right now. */
+  readonly connections: number;
+}
+
+/**
+ * Serves HTTP/1.1 with `handler`, which has the same contract as `Deno.serve`'s.
+ *
+ * @example
+ * ```ts
+ * import { serve } from "../mod.ts";
+ * const server = serve({ port: 8080 }, (req) => new Response(`Hello from ${new URL(req.url).pathname}`));
+ * await server.finished;
+ * ```
+ */
+export function serve(handler: Handler): Server;
+/**
+ * Serves HTTP/1.1 on `options.hostname`:`options.port` with `handler`.
+ *
+ * @example
+ * ```ts
+ * import { serve } from "../mod.ts";
+ * const controller = new AbortController();
+ * serve({ port: 0, signal: controller.signal }, () => new Response("ok"));
+ * controller.abort(); // graceful shutdown
+ * ```
+ */
+export function serve(options: ServeOptions, handler: Handler): Server;
+export function serve(a: ServeOptions | Handler, b?: Handler): Server {
+  const [options, handler] = typeof a === "function" ? [{}, a] : [a, b];
+  if (typeof handler !== "function") throw new TypeError("serve() needs a handler function");
+  return new HttpServer(options, handler);
+}
+
+class HttpServer implements Server {
+  readonly addr: Deno.NetAddr;
+  readonly finished: Promise<void>;
+  readonly #listener: Deno.Listener;
+  readonly #connections = new Set<Connection>();
+  readonly #options: ServeOptions;
+  readonly #maxConnections: number;
+  readonly #maxPerIp: number;
+  /** Open connections per peer address, kept only while a limit per address is set. */
+  readonly #perIp = new Map<string, number>();
+  readonly #reaper: ReturnType<typeof setInterval>;
+  #closing = false;
+  #graceTimer: ReturnType<typeof setTimeout> | undefined;
+  #allClosed: PromiseWithResolvers<void> | null = null;
+  /** Connections refused past the limit, still being answered. */
+  readonly #refused = new Set<Deno.Conn>();
+
+  constructor(options: ServeOptions, handler: Handler) {
+    this.#options = options;
+    const limits: Limits = { ...DEFAULT_LIMITS };
+    const timeouts: Timeouts = { ...DEFAULT_TIMEOUTS };
+    for (const key of Object.keys(limits) as (keyof Limits)[]) {
+      if (options[key] !== undefined) limits[key] = positive(key, options[key]);
+    }
+    for (const key of Object.keys(timeouts) as (keyof Timeouts)[]) {
+      if (options[key] !== undefined) timeouts[key] = positive(key, options[key]);
+    }
+    this.#maxConnections = positive("maxConnections", options.maxConnections ?? 10_000);
+    this.#maxPerIp = positive("maxConnectionsPerIp", options.maxConnectionsPerIp ?? Infinity);
+
+    const hostname = options.hostname ?? "0.0.0.0";
+    const port = options.port ?? 8000;
+    const tls = options.cert !== undefined || options.key !== undefined;
+    if (tls && (options.cert === undefined || options.key === undefined)) {
+      throw new TypeError("HTTPS needs both cert and key");
+    }
+    this.#listener = tls
+      ? Deno.listenTls(
+        {
+          hostname,
+          port,
+          cert: options.cert!,
+          key: options.key!,
+          alpnProtocols: ["http/1.1"],
+          reusePort: options.reusePort,
+        } as Deno.ListenTlsOptions & Deno.TlsCertifiedKeyPem,
+      )
+      : Deno.listen({ hostname, port, reusePort: options.reusePort });
+    this.addr = this.#listener.addr as Deno.NetAddr;
+
+    const config = {
+      handler,
+      limits,
+      timeouts,
+      scheme: tls ? "https" as const : "http" as const,
+      serverName: options.serverName === undefined ? "tcp-http" : options.serverName,
+      maxDrainBytes: options.maxDrainBytes ?? 256 * 1024,
+      onError: options.onError ?? defaultOnError,
+      onInternalError: (error: unknown) => {
+        // A client that fails the TLS handshake (it distrusts the certificate, or speaks plain
+        // HTTP to the HTTPS port) surfaces as InvalidData from the first read: its doing, not
+        // ours, and a scanner would otherwise fill the log with stack traces.
+        if (tls && error instanceof Deno.errors.InvalidData) return;
+        console.error("tcp-http: internal error:", error);
+      },
+      onExchange: options.onExchange,
+    };
+
+    // One timer for every deadline of every connection, instead of a timer per read.
+    const shortest = Math.min(...Object.values(timeouts));
+    const tick = Math.min(1000, Math.max(10, Math.floor(shortest / 4)));
+    this.#reaper = setInterval(() => this.#reap(), tick);
+
+    const onAbort = () => this.shutdown();
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    if (options.signal?.aborted) queueMicrotask(() => this.shutdown());
+    (options.onListen ?? defaultOnListen)(this.addr, tls);
+    this.finished = this.#acceptLoop(config).finally(() =>
+      options.signal?.removeEventListener("abort", onAbort)
+    );
+  }
+
+  get connections(): number {
+    return this.#connections.size;
+  }
+
+  async #acceptLoop(config: ConstructorParameters<typeof Connection>[1]): Promise<void> {
+    let backoff = 0;
+    for (;;) {
+      let conn: Deno.Conn;
+      try {
+        conn = await this.#listener.accept();
+        backoff = 0;
+      } catch (error) {
+        if (this.#closing || error instanceof Deno.errors.BadResource) break;
+        // Out of file descriptors or a connection reset before accept: wait a little and go
+        // on rather than die (Go's accept loop does the same).
+        backoff = Math.min(1000, backoff ? backoff * 2 : 5);
+        console.error(`tcp-http: accept failed (${describe(error)}); retrying in ${backoff} ms`);
+        await new Promise((resolve) => setTimeout(resolve, backoff));
+        continue;
+      }
+      if (this.#closing) {
+        conn.close();
+        continue;
+      }
+      if (this.#connections.size >= this.#maxConnections) {
+        this.#refuse(conn, "too many connections");
+        continue;
+      }
+      const ip = (conn.remoteAddr as Deno.NetAddr).hostname;
+      if (this.#maxPerIp !== Infinity) {
+        const open = this.#perIp.get(ip) ?? 0;
+        if (open >= this.#maxPerIp) {
+          this.#refuse(conn, "too many connections from your address");
+          continue;
+        }
+        this.#perIp.set(ip, open + 1);
+      }
+      const connection = new Connection(conn, config);
+      this.#connections.add(connection);
+      connection.serve().finally(() => {
+        this.#connections.delete(connection);
+        if (this.#maxPerIp !== Infinity) {
+          const open = this.#perIp.get(ip)! - 1;
+          if (open === 0) this.#perIp.delete(ip);
+          else this.#perIp.set(ip, open);
+        }
+        if (this.#connections.size === 0 && this.#refused.size === 0) this.#allClosed?.resolve();
+      });
+    }
+    if (this.#connections.size > 0 || this.#refused.size > 0) {
+      this.#allClosed ??= Promise.withResolvers();
+      await this.#allClosed.promise;
+    }
+    clearInterval(this.#reaper);
+    clearTimeout(this.#graceTimer);
+  }
+
+  /** Past a connection limit: a short 503 and close, so the client knows to come back. */
+  #refuse(conn: Deno.Conn, reason: string): void {
+    this.#refused.add(conn);
+    const body = `503 Service Unavailable: ${reason}\n`;
+    const bytes = new TextEncoder().encode(
+      "HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\nretry-after: 1\r\n" +
+        `content-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+    );
+    // Write, stop sending, then read what the client sent until it closes (at most a second):
+    // closing with its request unread would reset the connection and could lose the 503.
+    const timer = setTimeout(() => close(), 1000);
+    const close = () => {
+      try {
+        conn.close();
+      } catch {
+        // already closed
+      }
+    };
+    const discard = new Uint8Array(1024);
+    conn.write(bytes)
+      .then(() => conn.closeWrite())
+      .then(async () => {
+        while (await conn.read(discard) !== null) { /* discard */ }
+      })
+      .catch(() => {})
+      .finally(() => {
+        clearTimeout(timer);
+        close();
+        this.#refused.delete(conn);
+        if (this.#connections.size === 0 && this.#refused.size === 0) this.#allClosed?.resolve();
+      });
+  }
+
+  #reap(): void {
+    const now = Date.now();
+    for (const connection of this.#connections) {
+      if (connection.expired(now)) connection.abort();
+      else connection.releaseBuffers();
+    }
+  }
+
+  shutdown(): Promise<void> {
+    if (!this.#closing) {
+      this.#closing = true;
+      this.#allClosed ??= Promise.withResolvers();
+      try {
+        this.#listener.close();
+      } catch {
+        // already closed
+      }
+      for (const connection of this.#connections) connection.closeGracefully();
+      const grace = this.#options.gracePeriod ?? 10_000;
+      this.#graceTimer = setTimeout(() => {
+        for (const connection of this.#connections) connection.abort();
+        // Every socket is closed now, but a loop awaiting a handler that never settles would
+        // keep `finished` pending forever: give the loops a moment to end, then stop waiting.
+        this.#graceTimer = setTimeout(() => this.#allClosed?.resolve(), 100);
+      }, grace);
+    }
+    return this.finished;
+  }
+}
+
+function positive(name: string, value: unknown): number {
+  if (typeof value !== "number" || !(value > 0)) {
+    throw new RangeError(`${name} must be a positive number, got ${String(value)}`);
+  }
+  return value;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function defaultOnError(error: unknown): Response {
+  console.error("tcp-http: handler error:", error);
+  return new Response("Internal Server Error\n", {
+    status: 500,
+    headers: { "content-type": "text/plain; charset=utf-8" },
+  });
+}
+
+function defaultOnListen(addr: Deno.NetAddr, tls = false): void {
+  console.log(`Listening on ${urlOf(addr, tls)}`);
+}
+
+/** The URL a person would type to reach `addr`. */
+export function urlOf(addr: Deno.NetAddr, tls = false): string {
+  const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+  return `${tls ? "https" : "http"}://${host}:${addr.port}/`;
+}

@@ -1,0 +1,244 @@
+import assert from "node:assert/strict";
+import { CliError, parseCommandLine } from "../../lib/cli/flags.ts";
+
+const SERVER = new URL("../../server.ts", import.meta.url).pathname;
+
+// ---- Flag parsing, as a table ---------------------------------------------------------------
+
+Deno.test("cli: defaults are the tutorial's: localhost:8080, demo site", () => {
+  const config = parseCommandLine([]);
+  assert.equal(config.host, "localhost");
+  assert.equal(config.port, 8080);
+  assert.equal(config.root, undefined);
+  assert.equal(config.app, undefined);
+  assert.equal(config.listing, true);
+  assert.equal(config.compress, true);
+  assert.equal(config.workers, 1);
+  assert.equal(config.logFormat, "common");
+  assert.equal(parseCommandLine([], true).logFormat, "pretty");
+});
+
+Deno.test("cli: every flag maps to its setting", () => {
+  const config = parseCommandLine([
+    "--host=0.0.0.0",
+    "-p",
+    "0",
+    "site",
+    "--no-listing",
+    "--dotfiles",
+    "--follow-symlinks",
+    "--spa",
+    "--cors",
+    "--no-compress",
+    "--no-etag",
+    "-H",
+    "X-A: 1",
+    "--header",
+    "X-B:two words",
+    "--cache-control",
+    "no-cache",
+    "--rate-limit",
+    "5",
+    "--rate-burst",
+    "7",
+    "--trusted-proxy",
+    "10.0.0.0/8",
+    "--trusted-proxy",
+    "::1",
+    "--max-connections",
+    "50",
+    "--max-connections-per-ip",
+    "5",
+    "--header-timeout",
+    "2.5",
+    "--idle-timeout",
+    "60",
+    "--max-body-size",
+    "10M",
+    "--log-format",
+    "json",
+    "--quiet",
+    "--grace-period",
+    "3",
+    "--workers",
+    "2",
+  ]);
+  assert.equal(config.host, "0.0.0.0");
+  assert.equal(config.port, 0);
+  assert.equal(config.root, "site");
+  assert.equal(config.listing, false);
+  assert.equal(config.dotfiles, true);
+  assert.equal(config.followSymlinks, true);
+  assert.equal(config.spa, true);
+  assert.equal(config.cors, true);
+  assert.equal(config.compress, false);
+  assert.equal(config.etag, false);
+  assert.deepEqual(config.headers, [["X-A", "1"], ["X-B", "two words"]]);
+  assert.equal(config.cacheControl, "no-cache");
+  assert.equal(config.rateLimit, 5);
+  assert.equal(config.rateBurst, 7);
+  assert.deepEqual(config.trustedProxies, ["10.0.0.0/8", "::1"]);
+  assert.equal(config.maxConnections, 50);
+  assert.equal(config.maxConnectionsPerIp, 5);
+  assert.equal(config.headerTimeout, 2500);
+  assert.equal(config.idleTimeout, 60_000);
+  assert.equal(config.maxBodyBytes, 10 * 1024 * 1024);
+  assert.equal(config.logFormat, "json");
+  assert.equal(config.quiet, true);
+  assert.equal(config.gracePeriod, 3);
+  assert.equal(config.workers, 2);
+  assert.equal(parseCommandLine(["--root", "x"]).root, "x");
+  assert.equal(parseCommandLine(["--workers", "auto"]).workers, navigator.hardwareConcurrency);
+});
+
+const BAD: [string[], RegExp][] = [
+  [["--bogus"], /Unknown option '--bogus'/],
+  [["--port"], /argument missing/],
+  [["--port", "http"], /--port must be a whole number/],
+  [["--port", "65536"], /--port must be a whole number from 0 to 65535/],
+  [["--port", "-1"], /--port/],
+  [["--port", "8.5"], /--port must be a whole number/],
+  [["a", "b"], /at most one directory/],
+  [["a", "--root", "b"], /either as an argument or with --root/],
+  [["a", "--app", "x.ts"], /--app and a directory/],
+  [["--cert", "c.pem"], /--cert and --key go together/],
+  [["--host", ""], /--host cannot be empty/],
+  [["--log-format", "xml"], /--log-format must be/],
+  [["--rate-limit", "fast"], /--rate-limit must be a number/],
+  [["--rate-burst", "3"], /--rate-burst needs --rate-limit/],
+  [["--header", "no colon"], /--header must look like/],
+  [["--header", "Bad Name: x"], /--header must look like/],
+  [["--trusted-proxy", "300.1.1.1"], /--trusted-proxy must be/],
+  [["--trusted-proxy", "10.0.0.0/33"], /--trusted-proxy must be/],
+  [["--max-body-size", "lots"], /--max-body-size must be a size/],
+  [["--max-connections", "0"], /--max-connections must be a whole number from 1/],
+  [["--workers", "0"], /--workers must be a whole number from 1/],
+  [["--grace-period", "soon"], /--grace-period must be a number/],
+];
+
+for (const [args, message] of BAD) {
+  Deno.test(`cli: rejects ${JSON.stringify(args)}`, () => {
+    assert.throws(() => parseCommandLine(args), (error: unknown) => {
+      assert.ok(error instanceof CliError);
+      assert.match(error.message, message);
+      assert.ok(!error.message.includes("\n"), "one line");
+      return true;
+    });
+  });
+}
+
+// ---- The real process, spawned ---------------------------------------------------------------
+
+/** Runs server.ts to completion and returns its exit code and output. */
+async function run(args: string[], permissions = ["--allow-net", "--allow-read"]) {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...permissions, SERVER, ...args],
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).output();
+  return {
+    code: output.code,
+    stdout: new TextDecoder().decode(output.stdout),
+    stderr: new TextDecoder().decode(output.stderr),
+  };
+}
+
+/** Starts server.ts and waits for the URL it prints. */
+async function start(args: string[], permissions = ["--allow-net", "--allow-read"]) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...permissions, SERVER, ...args],
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+  let url = "";
+  while (!url) {
+    const { value, done } = await lines.read();
+    if (done) break;
+    seen += value;
+    url = /(https?:\/\/\S+\/)/.exec(seen)?.[1] ?? "";
+  }
+  clearTimeout(timer);
+  assert.ok(url, `the server printed its URL (got: ${seen})`);
+  const stderr = new Response(child.stderr).text();
+  return {
+    url,
+    child,
+    /** SIGTERM, then the exit code, the rest of stdout and all of stderr. */
+    async stop(signal: Deno.Signal = "SIGTERM") {
+      child.kill(signal);
+      let rest = "";
+      for (;;) {
+        const { value, done } = await lines.read();
+        if (done) break;
+        rest += value;
+      }
+      const status = await child.status;
+      return { code: status.code, stdout: seen + rest, stderr: await stderr };
+    },
+  };
+}
+
+Deno.test("cli: --help and --version print and exit 0", async () => {
+  const help = await run(["--help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /Usage: server\.ts/);
+  assert.match(help.stdout, /--port/);
+  const version = await run(["--version"]);
+  assert.equal(version.code, 0);
+  assert.match(version.stdout, /^tcp-http \d+\.\d+\.\d+/);
+});
+
+Deno.test("cli: a bad flag is one line on stderr and exit code 2", async () => {
+  const result = await run(["--port", "nope"]);
+  assert.equal(result.code, 2);
+  assert.equal(result.stdout, "");
+  assert.equal(result.stderr.trim().split("\n").length, 1);
+  assert.match(result.stderr, /^tcp-http: --port must be a whole number/);
+});
+
+Deno.test("cli: port 0 serves the demo site, SIGTERM exits 0", async () => {
+  const server = await start(["--port", "0", "--host", "127.0.0.1"]);
+  assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+  const home = await fetch(server.url);
+  assert.equal(home.status, 200);
+  assert.match(await home.text(), /href="\/about"/);
+  const about = await fetch(new URL("/about", server.url));
+  assert.equal(about.status, 200);
+  await about.body?.cancel();
+  const missing = await fetch(new URL("/nope", server.url));
+  assert.equal(missing.status, 404);
+  assert.match(await missing.text(), /404/);
+  const { code, stdout } = await server.stop();
+  assert.equal(code, 0);
+  assert.match(stdout, /GET \/about/, "the access log has the requests");
+});
+
+Deno.test("cli: a port in use is one line and a non-zero exit", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const port = (listener.addr as Deno.NetAddr).port;
+    const result = await run(["--host", "127.0.0.1", "--port", String(port)]);
+    assert.equal(result.code, 1);
+    assert.equal(result.stderr.trim(), `tcp-http: port ${port} on 127.0.0.1 is already in use`);
+  } finally {
+    listener.close();
+  }
+});
+
+Deno.test("cli: missing --allow-net is one line and a non-zero exit", async () => {
+  const result = await run(["--port", "0"], ["--no-prompt"]);
+  assert.equal(result.code, 1);
+  assert.match(result.stderr.trim(), /^tcp-http: no permission to listen on localhost:0/);
+  assert.equal(result.stderr.trim().split("\n").length, 1);
+});
+
+Deno.test("cli: a missing directory is one line and exit code 1", async () => {
+  const result = await run(["--port", "0", "/no/such/dir"]);
+  assert.equal(result.code, 1);
+  assert.equal(result.stderr.trim(), "tcp-http: no such directory: /no/such/dir");
+});
