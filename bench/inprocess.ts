@@ -18,7 +18,8 @@
  */
 
 import { Connection, type ConnectionConfig } from "../lib/engine/connection.ts";
-import { DEFAULT_LIMITS, RequestHeadParser } from "../lib/h1/http.ts";
+import { DEFAULT_LIMITS } from "../lib/h1/errors.ts";
+import { RequestHeadParser } from "../lib/h1/request_head.ts";
 import { serveDir } from "../lib/static/serve.ts";
 
 const encoder = new TextEncoder();

@@ -17,17 +17,11 @@
  * @module
  */
 
-import {
-  CONNECTION_MANAGED,
-  encodeLatin1Into,
-  HttpError,
-  type Limits,
-  type RequestHead,
-  RequestHeadParser,
-  responseHasBody,
-  STATUS_TEXT,
-} from "../h1/http.ts";
-import { ChunkedDecoder } from "../h1/http.ts";
+import { CONNECTION_MANAGED, responseHasBody, STATUS_TEXT } from "../h1/response_head.ts";
+import { encodeLatin1Into } from "../h1/grammar.ts";
+import { HttpError, type Limits } from "../h1/errors.ts";
+import { type RequestHead, RequestHeadParser } from "../h1/request_head.ts";
+import { ChunkedDecoder } from "../h1/chunked.ts";
 import type { Handler, ServeHandlerInfo } from "../shared/types.ts";
 import { responseFields, staticBody } from "../fastpath/response.ts";
 import { type Arrival, noteArrival, readDelivered, readStarting } from "../shared/arrival.ts";

@@ -8,7 +8,7 @@
  */
 
 import { Connection, type ExchangeRecord, type Timeouts } from "./connection.ts";
-import { DEFAULT_LIMITS, type Limits } from "../h1/http.ts";
+import { DEFAULT_LIMITS, type Limits } from "../h1/errors.ts";
 import type { Handler } from "../shared/types.ts";
 
 /** Time limits, in milliseconds, with the defaults Caddy's and nginx's users know. */

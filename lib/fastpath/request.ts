@@ -16,7 +16,8 @@
  * @module
  */
 
-import { type HeaderList, HttpError } from "../h1/http.ts";
+import type { HeaderList } from "../h1/grammar.ts";
+import { HttpError } from "../h1/errors.ts";
 
 // ---- The URL ------------------------------------------------------------------------------
 

@@ -11,8 +11,8 @@ import {
   fastRequestsAvailable,
   originFormUrl,
 } from "../../lib/fastpath/request.ts";
-import { HttpError } from "../../lib/h1/http.ts";
-import type { HeaderList } from "../../lib/h1/http.ts";
+import { HttpError } from "../../lib/h1/errors.ts";
+import type { HeaderList } from "../../lib/h1/grammar.ts";
 
 Deno.test("the fast path is in use on this Deno (if not, lib/request.ts needs updating)", () => {
   assert.equal(fastRequestsAvailable, true);

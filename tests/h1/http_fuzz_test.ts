@@ -15,15 +15,9 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import {
-  ChunkedDecoder,
-  DEFAULT_LIMITS,
-  HttpError,
-  type Limits,
-  type RequestHead,
-  RequestHeadParser,
-  type TargetForm,
-} from "../../lib/h1/http.ts";
+import { ChunkedDecoder } from "../../lib/h1/chunked.ts";
+import { DEFAULT_LIMITS, HttpError, type Limits } from "../../lib/h1/errors.ts";
+import { type RequestHead, RequestHeadParser, type TargetForm } from "../../lib/h1/request_head.ts";
 
 const STATUSES: ReadonlySet<number> = new Set([400, 413, 414, 417, 431, 501, 505]);
 

@@ -16,20 +16,11 @@
  * be identical each way.
  */
 import assert from "node:assert/strict";
-import {
-  ChunkedDecoder,
-  DEFAULT_LIMITS,
-  encodeLatin1Into,
-  HttpError,
-  latin1,
-  type Limits,
-  parseFieldLine,
-  type RequestHead,
-  RequestHeadParser,
-  responseHasBody,
-  serializeHead,
-  STATUS_TEXT,
-} from "../../lib/h1/http.ts";
+import { ChunkedDecoder } from "../../lib/h1/chunked.ts";
+import { DEFAULT_LIMITS, HttpError, type Limits } from "../../lib/h1/errors.ts";
+import { encodeLatin1Into, latin1 } from "../../lib/h1/grammar.ts";
+import { parseFieldLine, type RequestHead, RequestHeadParser } from "../../lib/h1/request_head.ts";
+import { responseHasBody, serializeHead, STATUS_TEXT } from "../../lib/h1/response_head.ts";
 
 /** A string whose chars are bytes (every char code below 0x100) as those bytes. */
 function bytesOf(input: string | Uint8Array): Uint8Array {

@@ -1,65 +1,24 @@
 /**
- * HTTP/1.1 message syntax (RFC 9112) with no I/O: bytes go in, request heads and body bytes come
- * out, and response heads come back as strings. Nothing here touches a socket, a timer or the
- * file system, so every rule can be tested by feeding bytes, split anywhere.
- *
- * The connection loop (`connection.ts`) owns the buffers and decides what to do with the events;
- * this module only says what the bytes mean, or raises an {@link HttpError} carrying the status
- * code the peer should get.
+ * The request head (RFC 9112 §2-§6): an incremental parser fed the connection's unread bytes,
+ * and the rules that turn the fields into what the engine needs: target form, Host, body framing,
+ * persistence and Expect. No I/O: every rule can be tested by feeding bytes, split anywhere.
  *
  * @module
  */
 
-/** The status codes a malformed or unacceptable request maps to. */
-export type ErrorStatus = 400 | 413 | 414 | 417 | 431 | 501 | 505;
-
-/** A request the server cannot accept, with the status code it answers with (hyper's `on_error`). */
-export class HttpError extends Error {
-  /** The status code the peer gets. */
-  readonly status: ErrorStatus;
-  /** The request line, when the error was found after it was parsed (for access logs). */
-  requestLine?: { method: string; target: string; minorVersion: 0 | 1 };
-
-  /**
-   * An error that answers the request with `status`.
-   * @param status the status code the peer gets
-   * @param message what was wrong, sent in the response body (never echoes the input)
-   */
-  constructor(status: ErrorStatus, message: string) {
-    super(message);
-    this.name = "HttpError";
-    this.status = status;
-  }
-}
-
-/** Bounds on every part of a request. Each has a safe default in {@link DEFAULT_LIMITS}. */
-export interface Limits {
-  /** Request line plus header fields, and any empty lines before them, in bytes (431 past it). */
-  maxHeadBytes: number;
-  /** Request target, in bytes (414 past it). */
-  maxTargetBytes: number;
-  /** Number of header fields (431 past it). */
-  maxHeaders: number;
-  /** Body size, in bytes, whatever the framing (413 past it). */
-  maxBodyBytes: number;
-  /** A chunk-size line with its extensions, in bytes (400 past it). */
-  maxChunkLineBytes: number;
-  /** All trailer fields of a chunked body, in bytes (431 past it). */
-  maxTrailerBytes: number;
-}
-
-/** Defaults in the range nginx, Caddy and hyper use. */
-export const DEFAULT_LIMITS: Readonly<Limits> = {
-  maxHeadBytes: 16 * 1024,
-  maxTargetBytes: 8 * 1024,
-  maxHeaders: 100,
-  maxBodyBytes: 100 * 1024 * 1024,
-  maxChunkLineBytes: 4 * 1024,
-  maxTrailerBytes: 16 * 1024,
-};
-
-/** Header fields in arrival order, duplicates kept, names lower-cased. */
-export type HeaderList = [name: string, value: string][];
+import { DEFAULT_LIMITS, HttpError, type Limits } from "./errors.ts";
+import {
+  COLON,
+  CR,
+  FIELD_CHAR,
+  type HeaderList,
+  HTAB,
+  latin1,
+  LF,
+  listTokens,
+  SP,
+  TCHAR,
+} from "./grammar.ts";
 
 /** How the request body is delimited (RFC 9112 §6.3). Requests are never read until close. */
 export type BodyFraming =
@@ -87,24 +46,6 @@ export interface RequestHead {
   expectContinue: boolean;
 }
 
-const CR = 0x0d;
-const LF = 0x0a;
-const SP = 0x20;
-const HTAB = 0x09;
-const COLON = 0x3a;
-
-// tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~"
-//       / DIGIT / ALPHA                                                      (RFC 9110 §5.6.2)
-const TCHAR = new Uint8Array(256);
-for (const c of "!#$%&'*+-.^_`|~0123456789") TCHAR[c.charCodeAt(0)] = 1;
-for (let c = 0x41; c <= 0x5a; c++) TCHAR[c] = TCHAR[c + 0x20] = 1;
-
-// field-value = *field-content; field-vchar = VCHAR / obs-text; plus SP and HTAB between them
-// (RFC 9110 §5.5). CR, LF, NUL and the other controls are never allowed.
-const FIELD_CHAR = new Uint8Array(256);
-FIELD_CHAR[HTAB] = 1;
-for (let c = 0x20; c <= 0xff; c++) FIELD_CHAR[c] = c === 0x7f ? 0 : 1;
-
 // A request-target is ASCII without controls or spaces: origin-form is built from RFC 3986
 // pchar, "/" and "?", which never need anything outside VCHAR. Raw UTF-8 is refused rather than
 // guessed at; clients percent-encode it.
@@ -116,28 +57,6 @@ TARGET_CHAR[0x23] = 0; // "#": a fragment is never part of a request target (RFC
 const HOST_CHAR = new Uint8Array(256);
 for (const c of "-._~!$&'()*+,;=%:[]0123456789") HOST_CHAR[c.charCodeAt(0)] = 1;
 for (let c = 0x41; c <= 0x5a; c++) HOST_CHAR[c] = HOST_CHAR[c + 0x20] = 1;
-
-/** Bytes to a string, one char per byte: header bytes are ISO-8859-1 (RFC 9110 §5.5). */
-export function latin1(bytes: Uint8Array, start = 0, end = bytes.length): string {
-  const CHUNK = 4096; // keeps the spread below engine argument limits
-  if (end - start <= 16) {
-    // Methods, short targets and values: a loop beats making a view to spread.
-    let s = "";
-    for (let i = start; i < end; i++) s += String.fromCharCode(bytes[i]);
-    return s;
-  }
-  if (end - start <= CHUNK) {
-    return String.fromCharCode.apply(null, bytes.subarray(start, end) as unknown as number[]);
-  }
-  let s = "";
-  for (let i = start; i < end; i += CHUNK) {
-    s += String.fromCharCode.apply(
-      null,
-      bytes.subarray(i, Math.min(i + CHUNK, end)) as unknown as number[],
-    );
-  }
-  return s;
-}
 
 /**
  * An incremental request-head parser. Feed it the unconsumed bytes of the connection's buffer
@@ -440,16 +359,6 @@ export function parseFieldLine(
   return [marks[3] === 1 ? name.toLowerCase() : name, latin1(bytes, marks[1], marks[2])];
 }
 
-/** Splits a list-based field value (`#element`, RFC 9110 §5.6.1) into trimmed, lower-case tokens. */
-function listTokens(value: string): string[] {
-  const out: string[] = [];
-  for (const part of value.split(",")) {
-    const t = part.trim();
-    if (t) out.push(t.toLowerCase());
-  }
-  return out;
-}
-
 /** Shared by every request without a body; frozen, as nothing may change it. */
 const NO_BODY: BodyFraming = Object.freeze({ kind: "none" });
 
@@ -589,279 +498,4 @@ function targetForm(method: string, target: string): TargetForm {
     return "absolute";
   }
   throw new HttpError(400, "malformed request target");
-}
-
-const enum Chunk {
-  Size,
-  Ext,
-  SizeLf,
-  Data,
-  DataCr,
-  DataLf,
-  TrailerStart,
-  Trailer,
-  TrailerLf,
-  EndLf,
-  Done,
-}
-
-const HEX = new Int8Array(256).fill(-1);
-for (let c = 0; c < 10; c++) HEX[0x30 + c] = c;
-for (let c = 0; c < 6; c++) HEX[0x41 + c] = HEX[0x61 + c] = 10 + c;
-
-// chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )  (RFC 9112 §7.1.1)
-const CHUNK_EXT =
-  /^(?:[ \t]*;[ \t]*[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:[ \t]*=[ \t]*(?:[!#$%&'*+.^_`|~0-9A-Za-z-]+|"(?:[\t !#-\[\]-~\x80-\xff]|\\[\t -~\x80-\xff])*"))?)*[ \t]*$/;
-
-/**
- * Decodes the chunked transfer coding (RFC 9112 §7.1) one state at a time, so input may be split
- * anywhere. Line endings inside the coding must be CRLF: a bare LF here is a classic smuggling
- * vector, so it is refused. Chunk extensions are checked against the grammar and ignored;
- * trailer fields are parsed, bounded and kept.
- */
-export class ChunkedDecoder {
-  readonly #limits: Limits;
-  #state = Chunk.Size;
-  #size = 0;
-  #digits = 0;
-  #remaining = 0;
-  #total = 0;
-  #line: number[] = [];
-  #trailerBytes = 0;
-  /** Trailer fields received after the last chunk. */
-  readonly trailers: HeaderList = [];
-
-  constructor(limits: Limits = DEFAULT_LIMITS) {
-    this.#limits = limits;
-  }
-
-  /** True once the last chunk and the trailer section have been read. */
-  get done(): boolean {
-    return this.#state === Chunk.Done;
-  }
-
-  /**
-   * Decode what can be decoded from `buf[start, end)`, pushing views of body data onto `out`
-   * (views into `buf`: copy them before the buffer is reused).
-   * @returns the number of bytes consumed; it stops at the end of the body.
-   * @throws {HttpError} 400 on malformed framing, 413 past `maxBodyBytes`.
-   */
-  decode(buf: Uint8Array, start: number, end: number, out: Uint8Array[]): number {
-    let i = start;
-    while (i < end && this.#state !== Chunk.Done) {
-      const c = buf[i];
-      switch (this.#state) {
-        case Chunk.Size: {
-          const d = HEX[c];
-          if (d >= 0) {
-            if (++this.#digits > 12) throw new HttpError(413, "chunk too large");
-            this.#size = this.#size * 16 + d;
-            i++;
-          } else if (this.#digits === 0) {
-            throw new HttpError(400, "malformed chunk size");
-          } else if (c === CR) {
-            this.#state = Chunk.SizeLf;
-            i++;
-          } else if (c === 0x3b || c === SP || c === HTAB) {
-            this.#state = Chunk.Ext;
-          } else {
-            throw new HttpError(400, "malformed chunk size");
-          }
-          break;
-        }
-        case Chunk.Ext: {
-          if (c === CR) {
-            if (!CHUNK_EXT.test(String.fromCharCode(...this.#line))) {
-              throw new HttpError(400, "malformed chunk extension");
-            }
-            this.#line.length = 0;
-            this.#state = Chunk.SizeLf;
-          } else {
-            if (this.#line.length + this.#digits >= this.#limits.maxChunkLineBytes) {
-              throw new HttpError(400, "chunk extension too long");
-            }
-            this.#line.push(c);
-          }
-          i++;
-          break;
-        }
-        case Chunk.SizeLf: {
-          if (c !== LF) throw new HttpError(400, "chunk size line must end in CRLF");
-          i++;
-          if (this.#size === 0) {
-            this.#state = Chunk.TrailerStart;
-            break;
-          }
-          this.#total += this.#size;
-          if (this.#total > this.#limits.maxBodyBytes) {
-            throw new HttpError(413, "request body too large");
-          }
-          this.#remaining = this.#size;
-          this.#size = 0;
-          this.#digits = 0;
-          this.#state = Chunk.Data;
-          break;
-        }
-        case Chunk.Data: {
-          const n = Math.min(this.#remaining, end - i);
-          out.push(buf.subarray(i, i + n));
-          i += n;
-          this.#remaining -= n;
-          if (this.#remaining === 0) this.#state = Chunk.DataCr;
-          break;
-        }
-        case Chunk.DataCr:
-          if (c !== CR) throw new HttpError(400, "chunk data must end in CRLF");
-          this.#state = Chunk.DataLf;
-          i++;
-          break;
-        case Chunk.DataLf:
-          if (c !== LF) throw new HttpError(400, "chunk data must end in CRLF");
-          this.#state = Chunk.Size;
-          i++;
-          break;
-        case Chunk.TrailerStart:
-          if (c === CR) {
-            this.#state = Chunk.EndLf;
-            i++;
-          } else {
-            this.#state = Chunk.Trailer;
-          }
-          break;
-        case Chunk.Trailer:
-          if (c === CR) {
-            this.#state = Chunk.TrailerLf;
-          } else if (c === LF) {
-            throw new HttpError(400, "trailer line must end in CRLF");
-          } else {
-            if (++this.#trailerBytes > this.#limits.maxTrailerBytes) {
-              throw new HttpError(431, "trailer section too large");
-            }
-            this.#line.push(c);
-          }
-          i++;
-          break;
-        case Chunk.TrailerLf: {
-          if (c !== LF) throw new HttpError(400, "trailer line must end in CRLF");
-          const line = Uint8Array.from(this.#line);
-          this.#line.length = 0;
-          if (this.trailers.length >= this.#limits.maxHeaders) {
-            throw new HttpError(431, "too many trailer fields");
-          }
-          this.trailers.push(parseFieldLine(line, 0, line.length));
-          this.#state = Chunk.TrailerStart;
-          i++;
-          break;
-        }
-        case Chunk.EndLf:
-          if (c !== LF) throw new HttpError(400, "chunked body must end in CRLF");
-          this.#state = Chunk.Done;
-          i++;
-          break;
-      }
-    }
-    return i - start;
-  }
-}
-
-/** Reason phrases for the status line (RFC 9110 §15). The phrase is informative only. */
-export const STATUS_TEXT: Readonly<Record<number, string>> = {
-  100: "Continue",
-  101: "Switching Protocols",
-  103: "Early Hints",
-  200: "OK",
-  201: "Created",
-  202: "Accepted",
-  203: "Non-Authoritative Information",
-  204: "No Content",
-  205: "Reset Content",
-  206: "Partial Content",
-  207: "Multi-Status",
-  300: "Multiple Choices",
-  301: "Moved Permanently",
-  302: "Found",
-  303: "See Other",
-  304: "Not Modified",
-  307: "Temporary Redirect",
-  308: "Permanent Redirect",
-  400: "Bad Request",
-  401: "Unauthorized",
-  402: "Payment Required",
-  403: "Forbidden",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  406: "Not Acceptable",
-  407: "Proxy Authentication Required",
-  408: "Request Timeout",
-  409: "Conflict",
-  410: "Gone",
-  411: "Length Required",
-  412: "Precondition Failed",
-  413: "Content Too Large",
-  414: "URI Too Long",
-  415: "Unsupported Media Type",
-  416: "Range Not Satisfiable",
-  417: "Expectation Failed",
-  418: "I'm a teapot",
-  421: "Misdirected Request",
-  422: "Unprocessable Content",
-  425: "Too Early",
-  426: "Upgrade Required",
-  428: "Precondition Required",
-  429: "Too Many Requests",
-  431: "Request Header Fields Too Large",
-  451: "Unavailable For Legal Reasons",
-  500: "Internal Server Error",
-  501: "Not Implemented",
-  502: "Bad Gateway",
-  503: "Service Unavailable",
-  504: "Gateway Timeout",
-  505: "HTTP Version Not Supported",
-  507: "Insufficient Storage",
-  511: "Network Authentication Required",
-};
-
-/** Whether a response to `method` with `status` carries content (RFC 9110 §6.4.1, §9.3.2). */
-export function responseHasBody(method: string, status: number): boolean {
-  return method !== "HEAD" && status >= 200 && status !== 204 && status !== 304;
-}
-
-/** Hop-by-hop and framing fields the connection sets itself; a handler's copies are dropped. */
-export const CONNECTION_MANAGED: ReadonlySet<string> = new Set([
-  "connection",
-  "keep-alive",
-  "transfer-encoding",
-  "content-length",
-  "upgrade",
-  "proxy-connection",
-]);
-
-/**
- * Serializes a response head: status line, the given fields, then the blank line.
- * Field values must already be valid (the `Headers` class guarantees no CR or LF).
- */
-export function serializeHead(
-  status: number,
-  fields: Iterable<readonly [string, string]>,
-  statusText = STATUS_TEXT[status] ?? "",
-): string {
-  let head = `HTTP/1.1 ${status} ${statusText}\r\n`;
-  for (const [name, value] of fields) head += `${name}: ${value}\r\n`;
-  return head + "\r\n";
-}
-
-const encoder = new TextEncoder();
-
-/**
- * Writes `text` into `out` at `offset` as ISO-8859-1 (one byte per char, the encoding of header
- * fields) and returns the number of bytes written, or -1 if `out` is too small.
- */
-export function encodeLatin1Into(text: string, out: Uint8Array, offset: number): number {
-  if (out.length - offset < text.length) return -1;
-  // Bounded to the text's length: "é" as UTF-8 is two bytes, and the second must not land on
-  // whatever the caller keeps after the text before the latin1 rewrite below.
-  const { read, written } = encoder.encodeInto(text, out.subarray(offset, offset + text.length));
-  if (read === text.length && written === text.length) return written; // all ASCII
-  for (let i = 0; i < text.length; i++) out[offset + i] = text.charCodeAt(i) & 0xff;
-  return text.length;
 }
