@@ -10,7 +10,7 @@
 import denoJson from "./deno.json" with { type: "json" };
 import { type CliConfig, parseCommandLine, USAGE } from "./lib/cli/flags.ts";
 import { startServer } from "./lib/cli/run.ts";
-import { urlOf } from "./lib/engine/server.ts";
+import { urlOf } from "./lib/shared/address.ts";
 import { flushLog } from "./lib/handlers/log.ts";
 import { superviseWorkers } from "./lib/cli/workers.ts";
 

@@ -12,8 +12,8 @@
  */
 
 export { DEFAULT_TIMEOUTS, serve, type ServeOptions, type Server } from "./engine/server.ts";
-export type { Handler, ServeHandlerInfo } from "./shared/types.ts";
-export type { ExchangeRecord, Timeouts } from "./engine/connection.ts";
+export type { ExchangeRecord, Handler, ServeHandlerInfo } from "./shared/types.ts";
+export type { Timeouts } from "./engine/connection.ts";
 export { DEFAULT_LIMITS, type ErrorStatus, HttpError, type Limits } from "./h1/errors.ts";
 export {
   type MountOptions,

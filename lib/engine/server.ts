@@ -7,9 +7,10 @@
  * @module
  */
 
-import { Connection, type ExchangeRecord, type Timeouts } from "./connection.ts";
+import { Connection, type Timeouts } from "./connection.ts";
 import { DEFAULT_LIMITS, type Limits } from "../h1/errors.ts";
-import type { Handler } from "../shared/types.ts";
+import type { ExchangeRecord, Handler } from "../shared/types.ts";
+import { urlOf } from "../shared/address.ts";
 
 /** Time limits, in milliseconds, with the defaults Caddy's and nginx's users know. */
 export const DEFAULT_TIMEOUTS: Readonly<Timeouts> = {
@@ -318,10 +319,4 @@ function defaultOnError(error: unknown): Response {
 
 function defaultOnListen(addr: Deno.NetAddr, tls = false): void {
   console.log(`Listening on ${urlOf(addr, tls)}`);
-}
-
-/** The URL a person would type to reach `addr`. */
-export function urlOf(addr: Deno.NetAddr, tls = false): string {
-  const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
-  return `${tls ? "https" : "http"}://${host}:${addr.port}/`;
 }

@@ -6,7 +6,8 @@
  * @module
  */
 
-import type { ExchangeRecord } from "../engine/connection.ts";
+import { MONTHS } from "../h1/date.ts";
+import type { ExchangeRecord } from "../shared/types.ts";
 import { clientAddress, TrustedProxies } from "./clientip.ts";
 
 /** The formats {@link createAccessLogger} writes. */
@@ -27,8 +28,6 @@ export interface AccessLoggerOptions {
   /** Colour the `pretty` format with ANSI escapes. @default true unless NO_COLOR is set */
   color?: boolean;
 }
-
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 function pad(n: number, width = 2): string {
   return String(n).padStart(width, "0");

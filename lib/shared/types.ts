@@ -1,5 +1,6 @@
 /**
- * Types shared by the engine, the router and the static file server.
+ * Types shared by the engine, the handlers and the static file server: the handler contract and
+ * what the access log is told.
  * @module
  */
 
@@ -23,3 +24,26 @@ export type Handler = (
   request: Request,
   info: ServeHandlerInfo,
 ) => Response | Promise<Response>;
+
+/** What the access log is told about each exchange. */
+export interface ExchangeRecord {
+  /**
+   * The request as the handler saw it; null for requests answered without one (CONNECT, and
+   * requests refused with an error status).
+   */
+  request: Request | null;
+  /** The method, as sent; empty for a request refused before its head could be parsed. */
+  method: string;
+  /** The request target, as sent; empty when the method is. */
+  target: string;
+  /** 0 for HTTP/1.0, 1 for HTTP/1.1. */
+  minorVersion: 0 | 1;
+  /** The response status. */
+  status: number;
+  /** Body bytes sent. */
+  bytes: number;
+  /** The peer's address (a proxy's, behind one). */
+  remoteAddr: Deno.NetAddr;
+  /** Milliseconds from the head being parsed to the response being queued or sent. */
+  duration: number;
+}

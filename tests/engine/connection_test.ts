@@ -5,7 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import { Connection, type ExchangeRecord } from "../../lib/engine/connection.ts";
+import { Connection } from "../../lib/engine/connection.ts";
+import type { ExchangeRecord } from "../../lib/shared/types.ts";
 import { DEFAULT_LIMITS, DEFAULT_TIMEOUTS, type Handler } from "../../lib/mod.ts";
 import {
   field,

@@ -5,7 +5,7 @@ import {
   formatEntry,
   type LogFormat,
 } from "../../lib/handlers/log.ts";
-import type { ExchangeRecord } from "../../lib/engine/connection.ts";
+import type { ExchangeRecord } from "../../lib/shared/types.ts";
 import { TrustedProxies } from "../../lib/handlers/clientip.ts";
 import { serve } from "../../lib/mod.ts";
 
