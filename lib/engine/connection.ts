@@ -22,10 +22,13 @@ import { encodeLatin1Into } from "../h1/grammar.ts";
 import { HttpError, type Limits } from "../h1/errors.ts";
 import { type RequestHead, RequestHeadParser } from "../h1/request_head.ts";
 import { ChunkedDecoder } from "../h1/chunked.ts";
-import type { Handler, ServeHandlerInfo } from "../shared/types.ts";
+import { dateValue, httpDate } from "../h1/date.ts";
+import { hostPort } from "../shared/address.ts";
+import type { ExchangeRecord, Handler, ServeHandlerInfo } from "../shared/types.ts";
 import { responseFields, staticBody } from "../fastpath/response.ts";
 import { type Arrival, noteArrival, readDelivered, readStarting } from "../shared/arrival.ts";
-import { type ClaimedFileBody, claimFileBody, sendFileBody } from "./send_file.ts";
+import { claimFile, sendFileBody } from "./send_file.ts";
+import type { ClaimedFile } from "../shared/file_body.ts";
 import { absoluteFormUrl, createRequest, originFormUrl } from "../fastpath/request.ts";
 
 /** Time limits in milliseconds. */
@@ -38,29 +41,6 @@ export interface Timeouts {
   bodyTimeout: number;
   /** A single write waiting for the client to read (a client that never reads). */
   writeTimeout: number;
-}
-
-/** What the access log is told about each exchange. */
-export interface ExchangeRecord {
-  /**
-   * The request as the handler saw it; null for requests answered without one (CONNECT, and
-   * requests refused with an error status).
-   */
-  request: Request | null;
-  /** The method, as sent; empty for a request refused before its head could be parsed. */
-  method: string;
-  /** The request target, as sent; empty when the method is. */
-  target: string;
-  /** 0 for HTTP/1.0, 1 for HTTP/1.1. */
-  minorVersion: 0 | 1;
-  /** The response status. */
-  status: number;
-  /** Body bytes sent. */
-  bytes: number;
-  /** The peer's address (a proxy's, behind one). */
-  remoteAddr: Deno.NetAddr;
-  /** Milliseconds from the head being parsed to the response being queued or sent. */
-  duration: number;
 }
 
 /** Everything a connection needs from its server. */
@@ -152,18 +132,6 @@ class BufferPool {
 
 const idleBuffers = new BufferPool(IDLE_BUFFER_SIZE, 256);
 const outBuffers = new BufferPool(OUT_BUFFER_SIZE, 256);
-
-let dateSecond = -1;
-let dateValue = "";
-/** The Date field (RFC 9110 §6.6.1), formatted at most once a second. */
-function httpDate(now: number): string {
-  const second = Math.floor(now / 1000);
-  if (second !== dateSecond) {
-    dateSecond = second;
-    dateValue = new Date(now).toUTCString();
-  }
-  return dateValue;
-}
 
 /** What a head's start depends on, and its bytes. */
 interface PrefixKey {
@@ -683,7 +651,7 @@ export class Connection {
       ? absoluteFormUrl(head.target) // RFC 9112 §3.2.2: the target's authority overrides Host.
       : originFormUrl(
         this.#cfg.scheme,
-        head.host || hostOf(this.conn.localAddr as Deno.NetAddr),
+        head.host || localHost(this.conn.localAddr as Deno.NetAddr),
         head.target,
       );
     // Fetch cannot give a GET or HEAD request a body, and content there has no defined meaning
@@ -1138,7 +1106,7 @@ export class Connection {
     let done = true;
     let reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
     let next: Promise<ReadableStreamReadResult<Uint8Array>> | null = null;
-    let file: ClaimedFileBody | null = null;
+    let file: ClaimedFile | null = null;
     if (inMemory !== undefined) {
       const bytes = typeof inMemory === "string" ? utf8(inMemory) : inMemory;
       if (bytes !== null && bytes.length > 0) chunks.push(bytes);
@@ -1146,7 +1114,7 @@ export class Connection {
     } else if (response.body !== null && !withBody) {
       // Nothing of it goes out (HEAD, 204, 304): do not pull a stream only to throw it away.
       await response.body.cancel().catch(() => {});
-    } else if ((file = claimFileBody(response, declaredLength)) !== null) {
+    } else if ((file = claimFile(response, declaredLength)) !== null) {
       done = false; // sent below, straight from the file, with the declared length
     } else if (response.body !== null) {
       try {
@@ -1225,8 +1193,8 @@ export class Connection {
     }
   }
 
-  /** Writes a static file's body from the file, not its stream (lib/filebody.ts). */
-  async #sendFile(file: ClaimedFileBody): Promise<number> {
+  /** Writes a static file's body from the file, not its stream (see FileBody). */
+  async #sendFile(file: ClaimedFile): Promise<number> {
     // A connection aborted meanwhile cancels the stream, which closes the file.
     this.#streaming = file.reader;
     try {
@@ -1419,10 +1387,9 @@ function refuse(head: RequestHead): Response | null {
   return null;
 }
 
-function hostOf(addr: Deno.NetAddr): string {
-  return addr.hostname.includes(":")
-    ? `[${addr.hostname}]:${addr.port}`
-    : `${addr.hostname}:${addr.port}`;
+/** A Host for a request that had none (HTTP/1.0): the address it reached us on. */
+function localHost(addr: Deno.NetAddr): string {
+  return hostPort(addr.hostname, addr.port);
 }
 
 const scratch = new Uint8Array(COPY_LIMIT);

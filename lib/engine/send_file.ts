@@ -1,58 +1,17 @@
 /**
- * A direct path from a file to the socket for the bodies `serveFile`/`serveDir` stream.
- *
- * Those bodies are `ReadableStream`s, which cost a fresh buffer and several promise round trips
- * per chunk. When the connection finds that such a Response's stream is untouched, it claims
- * it here and copies the file itself: reused buffers, and the next block read while the
- * previous one is written. A Response used anywhere else (its body read by a handler, cloned,
- * given to `Deno.serve`) keeps its ordinary stream; nothing here changes it.
+ * Copying a {@link FileBody} the connection has claimed from the file to the socket: reused
+ * blocks, and the next block read while the previous one is written, where pulling the stream
+ * would cost a fresh buffer and several promise round trips per chunk.
  *
  * @module
  */
 
-/** What a direct copy needs: an open file positioned at the body's first byte. */
-interface FileBody {
-  file: Deno.FsFile;
-  length: number;
-  /** The Response's stream; its cancel must close the file. */
-  stream: ReadableStream<Uint8Array>;
-}
+import { type ClaimedFile, FileBody, readFully } from "../shared/file_body.ts";
 
-/** A claimed body: the stream is locked by `reader`, so only the claimant reads the file. */
-export interface ClaimedFileBody {
-  file: Deno.FsFile;
-  length: number;
-  reader: ReadableStreamDefaultReader<Uint8Array>;
-}
-
-const bodies = new WeakMap<Response, FileBody>();
-
-/**
- * Notes that `response`'s body is the `length` bytes of `file` from its current position, and
- * that cancelling `response.body` closes the file.
- */
-export function describeFileBody(
-  response: Response,
-  file: Deno.FsFile,
-  length: number,
-): Response {
-  bodies.set(response, { file, length, stream: response.body! });
-  return response;
-}
-
-/**
- * The file behind `response`'s body, if nobody has touched its stream and it is the
- * `contentLength` bytes declared; null otherwise (write `response.body` as usual). The stream
- * is locked from now on: call {@link sendFileBody}, which also closes the file.
- */
-export function claimFileBody(response: Response, contentLength: number): ClaimedFileBody | null {
-  const body = bodies.get(response);
-  if (body === undefined || body.length !== contentLength) return null;
-  // `clone()` replaces the body with a tee branch, and a read disturbs it: either way another
-  // reader may share the file position.
-  if (response.body !== body.stream || body.stream.locked || response.bodyUsed) return null;
-  bodies.delete(response);
-  return { file: body.file, length: body.length, reader: body.stream.getReader() };
+/** The file behind `response`'s body when it is an untouched {@link FileBody} of `length` bytes. */
+export function claimFile(response: Response, length: number): ClaimedFile | null {
+  const body = response.body;
+  return body instanceof FileBody && body.length === length ? body.claim() : null;
 }
 
 /**
@@ -92,24 +51,13 @@ function returnBlock(block: Uint8Array<ArrayBuffer>): void {
   else pool.push(block);
 }
 
-/** Fills `buffer` from the file; a file that ends first has shrunk since it was measured. */
-async function readFully(file: Deno.FsFile, buffer: Uint8Array): Promise<Uint8Array> {
-  let filled = 0;
-  while (filled < buffer.length) {
-    const n = await file.read(filled === 0 ? buffer : buffer.subarray(filled));
-    if (n === null) throw new Error("the file shrank while being served");
-    filled += n;
-  }
-  return buffer;
-}
-
 /**
  * Copies a claimed body to `write`, block by block, reading the next block while the previous
  * one is written when a second block is to be had. Resolves with the bytes written; the file is
  * closed in every case.
  */
 export async function sendFileBody(
-  body: ClaimedFileBody,
+  body: ClaimedFile,
   write: (bytes: Uint8Array) => Promise<void>,
 ): Promise<number> {
   const { file, length } = body;

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { parseHttpDate } from "../h1/date.ts";
 import { contentType, isCompressible } from "./mime.ts";
 import {
   acceptedCodings,
@@ -16,7 +17,7 @@ import {
   compressStream,
   refusesIdentity,
 } from "./compress.ts";
-import { describeFileBody } from "../engine/send_file.ts";
+import { FileBody, FileShrank, fileSource } from "../shared/file_body.ts";
 import { bytesByReference, withBytes } from "../fastpath/response.ts";
 import { arrivalOf, lookedUpSince, type Lookup, lookupStarting } from "../shared/arrival.ts";
 
@@ -774,7 +775,7 @@ async function fileResponse(
     // Streamed: the length is unknown, and the engine sends it chunked.
     if (head) return new Response(null, { headers });
     const file = await openAt(rep.path, 0);
-    return new Response(compressStream(fileStream(file, 0, size), coding), { headers });
+    return new Response(compressStream(new FileBody(file, size), coding), { headers });
   }
 
   const ranges = request.method === "GET" && rangeApplies(request, etag, mtime)
@@ -793,7 +794,7 @@ async function fileResponse(
       return cachedResponse(entry, entry.bytes, headers, options, decorated);
     }
     const file = await openAt(rep.path, 0);
-    return describeFileBody(new Response(fileStream(file, 0, size), { headers }), file, size);
+    return new Response(new FileBody(file, size), { headers });
   }
 
   if (ranges.length === 1) {
@@ -801,8 +802,7 @@ async function fileResponse(
     headers["content-range"] = `bytes ${start}-${end}/${size}`;
     headers["content-length"] = String(end - start + 1);
     const file = await openAt(rep.path, start);
-    const response = new Response(fileStream(file, start, end + 1), { status: 206, headers });
-    return describeFileBody(response, file, end - start + 1);
+    return new Response(new FileBody(file, end - start + 1), { status: 206, headers });
   }
 
   // Several ranges: multipart/byteranges, each part with its own Content-Range (§14.6).
@@ -905,37 +905,6 @@ function matches(list: string, etag: string | null, strong: boolean): boolean {
   return false;
 }
 
-const MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
-const IMF_FIXDATE = /^[A-Z][a-z]{2}, (\d\d) ([A-Za-z]{3}) (\d{4}) (\d\d):(\d\d):(\d\d) GMT$/;
-const RFC850_DATE = /^[A-Z][a-z]{5,8}, (\d\d)-([A-Za-z]{3})-(\d\d) (\d\d):(\d\d):(\d\d) GMT$/;
-const ASCTIME_DATE = /^[A-Z][a-z]{2} ([A-Za-z]{3}) ([ \d]\d) (\d\d):(\d\d):(\d\d) (\d{4})$/;
-
-/**
- * An HTTP-date (RFC 9110 §5.6.7) in seconds since the epoch, or null when absent or invalid (an
- * invalid date makes the condition be ignored). All three formats are accepted, all in GMT;
- * `Date.parse` would read asctime's zoneless form in the server's local time zone.
- */
-function parseHttpDate(value: string | null): number | null {
-  if (value === null) return null;
-  const text = value.trim();
-  let day, month, year, hh, mm, ss;
-  let m = IMF_FIXDATE.exec(text);
-  if (m) [, day, month, year, hh, mm, ss] = m;
-  else if ((m = RFC850_DATE.exec(text))) {
-    [, day, month, year, hh, mm, ss] = m;
-    // A two-digit year more than 50 years ahead is in the past century (§5.6.7).
-    const now = new Date().getUTCFullYear();
-    let full = now - (now % 100) + Number(year);
-    if (full > now + 50) full -= 100;
-    year = String(full);
-  } else if ((m = ASCTIME_DATE.exec(text))) [, month, day, hh, mm, ss, year] = m;
-  else return null;
-  const monthIndex = MONTHS.indexOf(month!.toLowerCase());
-  const d = Number(day), h = Number(hh), min = Number(mm), s = Number(ss);
-  if (monthIndex < 0 || d < 1 || d > 31 || h > 23 || min > 59 || s > 60) return null;
-  return Date.UTC(Number(year), monthIndex, d, h, min, s) / 1000;
-}
-
 /**
  * A Range applies when present and, with If-Range, when the validator still holds (§13.1.5): an
  * entity-tag must match strongly, a date must equal Last-Modified exactly.
@@ -1024,62 +993,6 @@ async function openAt(path: string, start: number): Promise<Deno.FsFile> {
   }
 }
 
-/**
- * A stream over an open file that `step` fills one piece per pull, on demand, so a client that
- * stops reading stops the reading too. `step` resolves true after the last piece. The file is
- * closed at the end, on an error, and when the stream is cancelled (the client went away).
- */
-function streamOfFile(
-  file: Deno.FsFile,
-  step: (controller: ReadableStreamDefaultController<Uint8Array<ArrayBuffer>>) => Promise<boolean>,
-): ReadableStream<Uint8Array<ArrayBuffer>> {
-  let closed = false;
-  const close = () => {
-    if (!closed) {
-      closed = true;
-      file.close();
-    }
-  };
-  return new ReadableStream({
-    async pull(controller) {
-      try {
-        if (await step(controller)) {
-          close();
-          controller.close();
-        }
-      } catch (error) {
-        close();
-        controller.error(error);
-      }
-    },
-    cancel() {
-      close();
-    },
-  }, { highWaterMark: 0 });
-}
-
-/**
- * `[position, end)` of an open file, a chunk per pull, each in a fresh buffer (the reader may
- * keep it).
- */
-function fileStream(
-  file: Deno.FsFile,
-  position: number,
-  end: number,
-): ReadableStream<Uint8Array<ArrayBuffer>> {
-  return streamOfFile(file, async (controller) => {
-    const buffer = new Uint8Array(Math.min(CHUNK, end - position));
-    const n = buffer.length === 0 ? null : await file.read(buffer);
-    if (n === null) {
-      if (position < end) throw new Error("the file shrank while being served");
-    } else {
-      position += n;
-      controller.enqueue(n === buffer.length ? buffer : buffer.subarray(0, n));
-    }
-    return position >= end;
-  });
-}
-
 /** The parts of a multipart/byteranges body, one range at a time from one open file. */
 function multipartStream(
   file: Deno.FsFile,
@@ -1089,26 +1002,29 @@ function multipartStream(
   let index = 0;
   let position = 0;
   let end = 0;
-  return streamOfFile(file, async (controller) => {
-    if (position < end) {
-      const buffer = new Uint8Array(Math.min(CHUNK, end - position));
-      const n = await file.read(buffer);
-      if (n === null) throw new Error("the file shrank while being served");
-      position += n;
-      controller.enqueue(buffer.subarray(0, n));
-      return false;
-    }
-    if (index < parts.length) {
-      const part = parts[index++];
-      await file.seek(part.start, Deno.SeekMode.Start);
-      position = part.start;
-      end = part.end + 1;
-      controller.enqueue(part.head);
-      return false;
-    }
-    controller.enqueue(tail);
-    return true;
-  });
+  return new ReadableStream(
+    fileSource(file, async (controller) => {
+      if (position < end) {
+        const buffer = new Uint8Array(Math.min(CHUNK, end - position));
+        const n = await file.read(buffer);
+        if (n === null) throw new FileShrank();
+        position += n;
+        controller.enqueue(buffer.subarray(0, n));
+        return false;
+      }
+      if (index < parts.length) {
+        const part = parts[index++];
+        await file.seek(part.start, Deno.SeekMode.Start);
+        position = part.start;
+        end = part.end + 1;
+        controller.enqueue(part.head);
+        return false;
+      }
+      controller.enqueue(tail);
+      return true;
+    }),
+    { highWaterMark: 0 },
+  );
 }
 
 // ---- Listings ---------------------------------------------------------------------------------

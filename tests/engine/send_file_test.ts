@@ -1,12 +1,12 @@
 /**
- * The direct file-to-socket path for static bodies (lib/filebody.ts): which Responses it
+ * The direct file-to-socket path for static bodies (lib/shared/file_body.ts, lib/engine/send_file.ts): which Responses it
  * claims, and, over real sockets, that what it sends is byte for byte the file, that it leaves
  * no file open however the exchange ends, and that Responses used some other way keep their
  * ordinary stream.
  */
 import assert from "node:assert/strict";
 import { serveDir, serveFile } from "../../lib/mod.ts";
-import { claimFileBody, sendFileBody } from "../../lib/engine/send_file.ts";
+import { claimFile, sendFileBody } from "../../lib/engine/send_file.ts";
 import { field, quietErrors, RawClient, sleep, start, stop, withServer } from "../_raw.ts";
 
 function test(name: string, fn: () => Promise<void> | void): void {
@@ -30,7 +30,7 @@ const request = (path: string, headers: HeadersInit = {}) =>
 
 /** Collects what sendFileBody writes; each write takes `writeMs` (a slow socket). */
 async function collect(response: Response, writeMs = -1): Promise<Uint8Array> {
-  const claimed = claimFileBody(response, Number(response.headers.get("content-length")));
+  const claimed = claimFile(response, Number(response.headers.get("content-length")));
   assert.ok(claimed, "the body is claimed");
   const parts: Uint8Array[] = [];
   const sent = await sendFileBody(claimed, async (chunk) => {
@@ -73,28 +73,28 @@ test("filebody: a Response read, cloned or re-framed elsewhere is not claimed", 
   const reader = read.body!.getReader();
   await reader.read();
   reader.releaseLock();
-  assert.equal(claimFileBody(read, SIZE), null, "a body already read from");
+  assert.equal(claimFile(read, SIZE), null, "a body already read from");
   await read.body!.cancel();
 
   const cloned = await serveFile(request("/"), path);
   const copy = cloned.clone();
-  assert.equal(claimFileBody(cloned, SIZE), null, "a cloned body");
+  assert.equal(claimFile(cloned, SIZE), null, "a cloned body");
   assert.deepEqual(new Uint8Array(await copy.arrayBuffer()), bytes);
   assert.deepEqual(new Uint8Array(await cloned.arrayBuffer()), bytes);
 
   const relengthed = await serveFile(request("/"), path);
   assert.equal(relengthed.headers.get("content-length"), length);
-  assert.equal(claimFileBody(relengthed, SIZE - 1), null, "another length was declared");
+  assert.equal(claimFile(relengthed, SIZE - 1), null, "another length was declared");
   assert.deepEqual(new Uint8Array(await relengthed.arrayBuffer()), bytes);
 
   const multipart = await serveFile(request("/", { range: "bytes=0-1,5-6" }), path);
   const multipartLength = Number(multipart.headers.get("content-length"));
-  assert.equal(claimFileBody(multipart, multipartLength), null, "multipart/byteranges");
+  assert.equal(claimFile(multipart, multipartLength), null, "multipart/byteranges");
   await multipart.body!.cancel();
 
   const gzipped = await serveFile(request("/", { "accept-encoding": "gzip" }), `${dir}/big.css`);
   assert.equal(gzipped.headers.get("content-encoding"), "gzip");
-  assert.equal(claimFileBody(gzipped, -1), null, "compressed on the fly");
+  assert.equal(claimFile(gzipped, -1), null, "compressed on the fly");
   await gzipped.body!.cancel();
 });
 
@@ -104,7 +104,7 @@ test("filebody: a file that shrinks fails the copy and is closed", async () => {
   try {
     const response = await serveFile(request("/"), path);
     await Deno.truncate(path, 1000);
-    const claimed = claimFileBody(response, SIZE)!;
+    const claimed = claimFile(response, SIZE)!;
     await assert.rejects(sendFileBody(claimed, () => Promise.resolve()), /shrank/);
   } finally {
     await Deno.remove(path);
