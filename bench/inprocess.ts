@@ -20,7 +20,7 @@
 import { Connection, type ConnectionConfig } from "../lib/engine/connection.ts";
 import { DEFAULT_LIMITS } from "../lib/h1/errors.ts";
 import { RequestHeadParser } from "../lib/h1/request_head.ts";
-import { serveDir } from "../lib/static/serve.ts";
+import { serveDir } from "../lib/static/mod.ts";
 
 const encoder = new TextEncoder();
 const WRK_HEAD = "GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n";

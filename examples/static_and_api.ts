@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { serve } from "../lib/mod.ts";
 import { Router } from "../lib/handlers/router.ts";
-import { serveDir } from "../lib/static/serve.ts";
+import { serveDir } from "../lib/static/mod.ts";
 
 /** The directory served when no `--root` is given: `examples/public`. */
 export const PUBLIC_DIR: string = fileURLToPath(new URL("./public", import.meta.url));

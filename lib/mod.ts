@@ -29,8 +29,8 @@ export {
   type ServeDirOptions,
   serveFile,
   type ServeFileOptions,
-} from "./static/serve.ts";
-export { contentType, isCompressible } from "./static/mime.ts";
+} from "./static/mod.ts";
+export { contentType, isCompressible } from "./static/mod.ts";
 export {
   type RateDecision,
   rateLimit,

@@ -17,6 +17,6 @@ const options = { hostname: "127.0.0.1", port, onListen() {} };
 if (fsRoot === undefined) {
   serve(options, () => new Response("Hello, World!"));
 } else {
-  const { serveDir } = await import("../../lib/static/serve.ts");
+  const { serveDir } = await import("../../lib/static/mod.ts");
   serve(options, (request) => serveDir(request, { fsRoot }));
 }

@@ -10,7 +10,7 @@ import { type CliConfig, CliError } from "./flags.ts";
 import { serve, type ServeOptions, type Server } from "../engine/server.ts";
 import type { Handler } from "../shared/types.ts";
 import { demoSite } from "./demo.ts";
-import { serveDir } from "../static/serve.ts";
+import { serveDir } from "../static/mod.ts";
 import { loadApp } from "../handlers/app.ts";
 import { createAccessLogger } from "../handlers/log.ts";
 import { rateLimit } from "../handlers/ratelimit.ts";

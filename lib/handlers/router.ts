@@ -339,7 +339,7 @@ export class Router {
    * @example
    * ```ts
    * import { Router } from "./router.ts";
-   * import { serveDir } from "../static/serve.ts";
+   * import { serveDir } from "../static/mod.ts";
    *
    * const api = new Router().get("/health", () => new Response("ok"));
    * new Router()

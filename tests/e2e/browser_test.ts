@@ -12,7 +12,7 @@
  */
 import assert from "node:assert/strict";
 import { serve } from "../../lib/mod.ts";
-import { serveDir } from "../../lib/static/serve.ts";
+import { serveDir } from "../../lib/static/mod.ts";
 import type { ExchangeRecord } from "../../lib/shared/types.ts";
 
 const chromium = ["chromium", "chromium-browser", "google-chrome"].find((name) => {

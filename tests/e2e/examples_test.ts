@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createApp, PUBLIC_DIR } from "../../examples/static_and_api.ts";
 import { createApi as createTodoApi } from "../../examples/json_api.ts";
 import { createSseApp } from "../../examples/sse.ts";
 import { loadApp } from "../../lib/handlers/app.ts";
@@ -174,21 +175,9 @@ Deno.test("app: the --app example loads through loadApp and answers over a socke
 
 // --- static_and_api.ts -----------------------------------------------------------------------
 
-// Imported dynamically, and skipped, until lib/static.ts lands; then make it a static import.
-const STATIC_EXAMPLE = new URL("../../examples/static_and_api.ts", import.meta.url).href;
-const staticLanded = (() => {
-  try {
-    return Deno.statSync(new URL("../../lib/static/serve.ts", import.meta.url)).isFile;
-  } catch {
-    return false;
-  }
-})();
-
 Deno.test({
   name: "static_and_api: files from serveDir at /, the API under /api",
-  ignore: !staticLanded,
   async fn() {
-    const { createApp, PUBLIC_DIR } = await import(STATIC_EXAMPLE);
     await withServer(createApp(PUBLIC_DIR).fetch, async (base) => {
       const get = (path: string, init: RequestInit = {}) =>
         fetch(`${base}${path}`, { ...init, signal: AbortSignal.timeout(5000) });
