@@ -1,0 +1,301 @@
+/**
+ * permessage-deflate (RFC 7692): negotiation, and one message compressed or decompressed at a time
+ * with the runtime's `CompressionStream`/`DecompressionStream("deflate-raw")`.
+ *
+ * Contexts. Each message gets a fresh stream in both directions, so we always answer with
+ * `server_no_context_takeover` (§7.1.1.1: a server MAY include it even if not offered) and
+ * `client_no_context_takeover` (§7.1.1.2: "A server MAY include the client_no_context_takeover
+ * extension parameter in an extension negotiation response" — unconditionally — "By including
+ * [it] … a server prevents the peer client from using context takeover"). Without the latter a
+ * client may refer back to the previous message's window, which a per-message DecompressionStream
+ * cannot see. (Deno 2.9.6 would let one long-lived DecompressionStream keep the window, but then
+ * message boundaries and the size limit have to be found inside one endless stream; not done.)
+ */
+import { protocolError, tooBig } from "./errors.ts";
+import { concat } from "./frame.ts";
+
+export const PERMESSAGE_DEFLATE = "permessage-deflate";
+
+// ---------------------------------------------------------------------------------------------
+// Sec-WebSocket-Extensions (RFC 6455 §9.1):
+//   Sec-WebSocket-Extensions = extension-list
+//   extension-list = 1#extension
+//   extension = extension-token *( ";" extension-param )
+//   extension-token = registered-token
+//   registered-token = token
+//   extension-param = token [ "=" (token | quoted-string) ]
+//     ; When using the quoted-string syntax variant, the value after quoted-string unescaping
+//     ; MUST conform to the 'token' ABNF.
+
+export interface ExtensionOffer {
+  /** Lower-cased extension token. */
+  name: string;
+  /** In order; names lower-cased; value null when the parameter had none. */
+  params: [string, string | null][];
+}
+
+const TCHAR = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const isTchar = (c: string) => TCHAR.test(c);
+
+/** Parses the (comma-joined) values of `Sec-WebSocket-Extensions`; null if malformed. */
+export function parseExtensions(value: string): ExtensionOffer[] | null {
+  const offers: ExtensionOffer[] = [];
+  let i = 0;
+  const n = value.length;
+  const ows = () => {
+    while (i < n && (value[i] === " " || value[i] === "\t")) i++;
+  };
+  const token = (): string | null => {
+    const start = i;
+    while (i < n && isTchar(value[i])) i++;
+    return i > start ? value.slice(start, i) : null;
+  };
+  const quoted = (): string | null => {
+    i++; // opening DQUOTE
+    let out = "";
+    while (i < n && value[i] !== '"') {
+      if (value[i] === "\\") i++;
+      if (i >= n) return null;
+      out += value[i++];
+    }
+    if (i >= n) return null;
+    i++; // closing DQUOTE
+    return out;
+  };
+  for (;;) {
+    ows();
+    if (i < n && value[i] === ",") { // empty list elements are allowed (RFC 9110 §5.6.1)
+      i++;
+      continue;
+    }
+    if (i >= n) break;
+    const name = token();
+    if (name === null) return null;
+    const offer: ExtensionOffer = { name: name.toLowerCase(), params: [] };
+    ows();
+    while (i < n && value[i] === ";") {
+      i++;
+      ows();
+      const param = token();
+      if (param === null) return null;
+      ows();
+      let v: string | null = null;
+      if (i < n && value[i] === "=") {
+        i++;
+        ows();
+        v = value[i] === '"' ? quoted() : token();
+        if (v === null || !TCHAR.test(v)) return null;
+        ows();
+      }
+      offer.params.push([param.toLowerCase(), v]);
+    }
+    offers.push(offer);
+    if (i >= n) break;
+    if (value[i] !== ",") return null;
+    i++;
+  }
+  return offers.length > 0 ? offers : null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Negotiation (RFC 7692 §7.1)
+
+/** What both ends agreed on; the client's context is never taken over (see the top comment). */
+export interface DeflateParams {
+  serverNoContextTakeover: true;
+  clientNoContextTakeover: true;
+  /** 8–15. Below 15 we only compress messages no longer than the window (see `fitsWindow`). */
+  serverMaxWindowBits: number;
+}
+
+export interface DeflateNegotiation {
+  params: DeflateParams;
+  /** The `Sec-WebSocket-Extensions` response value. */
+  response: string;
+}
+
+// §7.1.2.1: "a decimal integer value without leading zeroes between 8 to 15, inclusive".
+const WINDOW_BITS = /^(?:[89]|1[0-5])$/;
+
+/** Accepts the first acceptable permessage-deflate offer (offers are in the client's order of
+ *  preference, RFC 6455 §9.1), or null. Per §7.1 an offer is declined — and the next one tried —
+ *  when it has an unknown parameter, a parameter twice, or a bad value. */
+export function negotiateDeflate(offers: ExtensionOffer[]): DeflateNegotiation | null {
+  for (const offer of offers) {
+    if (offer.name !== PERMESSAGE_DEFLATE) continue;
+    const seen = new Set<string>();
+    let serverBits: number | null = null;
+    let ok = true;
+    for (const [name, value] of offer.params) {
+      if (seen.has(name)) ok = false;
+      seen.add(name);
+      switch (name) {
+        case "server_no_context_takeover":
+        case "client_no_context_takeover":
+          if (value !== null) ok = false; // §7.1.1.1/2: no value
+          break;
+        case "server_max_window_bits":
+          if (value === null || !WINDOW_BITS.test(value)) ok = false; // §7.1.2.1: value required
+          else serverBits = Number(value);
+          break;
+        case "client_max_window_bits":
+          // §7.1.2.2: value optional. A hint we need not answer: any window up to 15 decodes.
+          if (value !== null && !WINDOW_BITS.test(value)) ok = false;
+          break;
+        default:
+          ok = false;
+      }
+    }
+    if (!ok) continue;
+    let response = `${PERMESSAGE_DEFLATE}; server_no_context_takeover; client_no_context_takeover`;
+    // §7.1.2.1: accepting an offer with server_max_window_bits means echoing it (same or smaller).
+    if (serverBits !== null) response += `; server_max_window_bits=${serverBits}`;
+    return {
+      params: {
+        serverNoContextTakeover: true,
+        clientNoContextTakeover: true,
+        serverMaxWindowBits: serverBits ?? 15,
+      },
+      response,
+    };
+  }
+  return null;
+}
+
+/** Whether a message of this size may be compressed under the agreed server window. The runtime
+ *  compresses with a 32 KiB window, but without context takeover no back-reference reaches
+ *  further than the message itself, so a message ≤ 2^bits bytes honours any smaller window. */
+export function fitsWindow(params: DeflateParams, size: number): boolean {
+  return params.serverMaxWindowBits >= 15 || size <= 2 ** params.serverMaxWindowBits;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compression (RFC 7692 §7.2.1)
+
+const TAIL = new Uint8Array([0x00, 0x00, 0xff, 0xff]);
+
+const endsWith = (bytes: Uint8Array, tail: number[]) =>
+  bytes.length >= tail.length && tail.every((b, k) => bytes[bytes.length - tail.length + k] === b);
+
+/** Compresses one message's payload into what goes on the wire (RSV1 set on its first frame). */
+export async function deflateMessage(data: Uint8Array): Promise<Uint8Array> {
+  const cs = new CompressionStream("deflate-raw");
+  const writer = (cs.writable as WritableStream<Uint8Array>).getWriter();
+  const done = readAll(cs.readable);
+  writer.write(data).catch(() => {}); // errors surface through the readable
+  writer.close().catch(() => {});
+  const out = await done;
+  // §7.2.1: the data must end with an empty stored block, whose 00 00 ff ff is then removed.
+  // Deno sync-flushes after each write, so the stream ends `00 00 ff ff` + `03 00` (an empty
+  // final fixed block from close): drop both.
+  if (endsWith(out, [0x00, 0x00, 0xff, 0xff, 0x03, 0x00])) return out.subarray(0, out.length - 6);
+  if (endsWith(out, [0x00, 0x00, 0xff, 0xff])) return out.subarray(0, out.length - 4);
+  // A runtime that does not flush ends with a BFINAL block instead; §7.2.3.4 allows that, and
+  // appending the empty stored block's header bits then dropping 00 00 ff ff leaves at most one
+  // zero byte more (the RFC's example is `f3 48 cd c9 c9 07 00 00`).
+  return concat([out, new Uint8Array(1)]);
+}
+
+async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  for await (const part of stream) parts.push(part);
+  return parts.length === 0 ? new Uint8Array(0) : concat(parts);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decompression (RFC 7692 §7.2.2), bounded
+
+// DEFLATE's best ratio is about 1032:1 (a 258-byte match per ~2 bits), and the runtime turns one
+// written chunk into one output chunk however big (measured: 265 KB in one write gave one
+// 268 MB chunk, +540 MB RSS). So input is written in slices small enough that one slice cannot
+// overshoot the remaining budget by much, and output is counted between slices.
+const MAX_RATIO = 1032;
+const MIN_SLICE = 256;
+const MAX_SLICE = 64 * 1024;
+// The last bytes of a message are written one at a time, see below.
+const BYTEWISE_TAIL = 8;
+
+/**
+ * Decompresses one message's payload (the frames' payloads joined), appending 00 00 ff ff as
+ * §7.2.2 says. Throws `WebSocketProtocolError` 1009 as soon as the output passes `limit`, 1002 if
+ * the data is not DEFLATE, and whatever `onData` throws (e.g. 1007 from a UTF-8 check). `onData`
+ * sees each output piece as it is produced.
+ *
+ * §7.2.3.4 lets a sender end a message with a BFINAL block, after which our 00 00 ff ff (and the
+ * sender's leftover zero byte) are trailing garbage. Deno's DecompressionStream then throws
+ * "failed to write whole buffer" and drops the output of the write that held the end (measured
+ * on 2.9.6: the RFC's `f3 48 cd c9 c9 07 00 00` + 00 00 ff ff in one write gives an error and no
+ * "Hello"). Writing the last few bytes one at a time keeps the end and the garbage in different
+ * writes, so the error can be recognised as "the stream ended" and the output kept.
+ */
+export async function inflateMessage(
+  payload: Uint8Array,
+  limit: number,
+  onData?: (piece: Uint8Array) => void,
+): Promise<Uint8Array> {
+  const ds = new DecompressionStream("deflate-raw");
+  const writer = (ds.writable as WritableStream<Uint8Array>).getWriter();
+  const reader = ds.readable.getReader();
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  let ours: unknown = null; // our own verdict (limit, onData): wins over what the stream says
+  let streamError: unknown = null;
+
+  const pump = (async () => {
+    for (;;) {
+      let next: ReadableStreamReadResult<Uint8Array>;
+      try {
+        next = await reader.read();
+      } catch (e) {
+        streamError ??= e;
+        return;
+      }
+      if (next.done) return;
+      try {
+        total += next.value.length;
+        if (total > limit) throw tooBig(`decompressed message exceeds ${limit} bytes`);
+        onData?.(next.value);
+      } catch (e) {
+        ours = e;
+        reader.cancel().catch(() => {}); // errors the writable side: pending writes reject
+        return;
+      }
+      parts.push(next.value);
+    }
+  })();
+
+  // Backpressure (the readable's high-water mark is 0) means a write is transformed only after
+  // the pump has taken the previous output, so checking `ours` between writes is enough.
+  let late = false; // writing the byte-wise tail or the 00 00 ff ff
+  let endedEarly = false; // the stream ended and the rest was garbage (§7.2.3.4)
+  try {
+    const cut = Math.max(0, payload.length - BYTEWISE_TAIL);
+    let offset = 0;
+    while (offset < cut && ours === null) {
+      const budget = Math.floor((limit - total) / MAX_RATIO);
+      const end = Math.min(cut, offset + Math.min(MAX_SLICE, Math.max(MIN_SLICE, budget)));
+      await writer.write(payload.subarray(offset, end));
+      offset = end;
+    }
+    late = true;
+    for (let k = cut; k < payload.length && ours === null; k++) {
+      await writer.write(payload.subarray(k, k + 1));
+    }
+    if (ours === null) await writer.write(TAIL);
+    if (ours === null) await writer.close();
+  } catch (e) {
+    if (late && isTrailingDataError(e)) endedEarly = true;
+    else streamError ??= e;
+  }
+  await pump;
+  if (ours !== null) throw ours;
+  if (streamError !== null && !(endedEarly && isTrailingDataError(streamError))) {
+    throw protocolError("permessage-deflate data could not be decompressed");
+  }
+  return parts.length === 0 ? new Uint8Array(0) : concat(parts);
+}
+
+// Deno's inflater (Rust's write_all) reports input after the end of the DEFLATE stream this way.
+function isTrailingDataError(e: unknown): boolean {
+  return e instanceof TypeError && e.message.includes("failed to write whole buffer");
+}

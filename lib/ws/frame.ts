@@ -1,0 +1,319 @@
+/**
+ * The frame grammar of RFC 6455 §5.2, without I/O:
+ *
+ *    0                   1                   2                   3
+ *    0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ *   +-+-+-+-+-------+-+-------------+-------------------------------+
+ *   |F|R|R|R| opcode|M| Payload len |    Extended payload length    |
+ *   |I|S|S|S|  (4)  |A|     (7)     |             (16/64)           |
+ *   |N|V|V|V|       |S|             |   (if payload len==126/127)   |
+ *   | |1|2|3|       |K|             |                               |
+ *   +-+-+-+-+-------+-+-------------+ - - - - - - - - - - - - - - - +
+ *   |     Extended payload length continued, if payload len == 127  |
+ *   + - - - - - - - - - - - - - - - +-------------------------------+
+ *   |                               |Masking-key, if MASK set to 1  |
+ *   +-------------------------------+-------------------------------+
+ *   | Masking-key (continued)       |          Payload Data         |
+ *   +-------------------------------- - - - - - - - - - - - - - - - +
+ *
+ * `FrameParser` is fed byte slices cut anywhere. `next()` reports a frame's header as soon as it
+ * is complete (so a size limit fails before the payload arrives), then its payload in pieces as
+ * bytes come in (so invalid UTF-8 can fail before the rest of the frame arrives). `nextFrame()`
+ * is the same parser returning whole frames, for callers that want them.
+ */
+import { protocolError, tooBig } from "./errors.ts";
+
+/** Opcodes of §5.2; 0x3–0x7 and 0xB–0xF are reserved. */
+export const Opcode = {
+  Continuation: 0x0,
+  Text: 0x1,
+  Binary: 0x2,
+  Close: 0x8,
+  Ping: 0x9,
+  Pong: 0xa,
+} as const;
+export type Opcode = (typeof Opcode)[keyof typeof Opcode];
+
+export const isControl = (opcode: number): boolean => (opcode & 0x8) !== 0;
+
+export interface FrameHeader {
+  fin: boolean;
+  rsv1: boolean;
+  rsv2: boolean;
+  rsv3: boolean;
+  opcode: Opcode;
+  masked: boolean;
+  /** Payload length in bytes (always ≤ the parser's maxFrameSize). */
+  length: number;
+}
+
+export interface Frame {
+  fin: boolean;
+  rsv1: boolean;
+  rsv2: boolean;
+  rsv3: boolean;
+  opcode: Opcode;
+  /** Unmasked payload. */
+  payload: Uint8Array;
+}
+
+export type FrameEvent =
+  | { type: "header"; header: FrameHeader }
+  /** A piece of the current frame's payload, unmasked and copied; `end` on its last piece
+   *  (a frame with no payload gets one empty piece with `end`). */
+  | { type: "payload"; data: Uint8Array; end: boolean };
+
+export interface FrameParserOptions {
+  /** Largest payload of one frame; a bigger header fails with 1009. Default 64 MiB. */
+  maxFrameSize?: number;
+  /** A server MUST fail unmasked client frames (§5.1); a client must fail masked ones. */
+  role?: "server" | "client";
+  /** RSV1 is allowed only when permessage-deflate was negotiated (RFC 7692 §6). */
+  allowRsv1?: boolean;
+}
+
+const EMPTY = new Uint8Array(0);
+
+export class FrameParser {
+  readonly #maxFrameSize: number;
+  readonly #server: boolean;
+  readonly #allowRsv1: boolean;
+  #chunks: Uint8Array[] = [];
+  #offset = 0; // read position in #chunks[0]
+  #buffered = 0;
+  #header: FrameHeader | null = null; // non-null while the payload is being read
+  #mask = new Uint8Array(4);
+  #remaining = 0; // payload bytes of the current frame not yet returned
+  #maskPos = 0; // payload bytes returned so far, mod 4
+  #error: Error | null = null;
+  // nextFrame()'s assembly state
+  #pieces: Uint8Array[] = [];
+
+  constructor(options: FrameParserOptions = {}) {
+    this.#maxFrameSize = options.maxFrameSize ?? 64 * 1024 * 1024;
+    this.#server = (options.role ?? "server") === "server";
+    this.#allowRsv1 = options.allowRsv1 ?? false;
+  }
+
+  /** Bytes received but not yet returned. */
+  get buffered(): number {
+    return this.#buffered;
+  }
+
+  push(bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    this.#chunks.push(bytes);
+    this.#buffered += bytes.length;
+  }
+
+  /** The next header or payload piece, or null when more bytes are needed. Throws
+   *  `WebSocketProtocolError` (and keeps throwing it: a failed connection stays failed). */
+  next(): FrameEvent | null {
+    if (this.#error) throw this.#error;
+    try {
+      return this.#header ? this.#payload() : this.#readHeader();
+    } catch (e) {
+      this.#error = e as Error;
+      throw e;
+    }
+  }
+
+  /** The next whole frame, or null when more bytes are needed. Do not mix with `next()`. */
+  nextFrame(): Frame | null {
+    for (;;) {
+      const header = this.#header;
+      const event = this.next();
+      if (event === null) return null;
+      if (event.type === "header") continue;
+      this.#pieces.push(event.data);
+      if (!event.end) continue;
+      const h = header!;
+      const payload = concat(this.#pieces);
+      this.#pieces = [];
+      const { fin, rsv1, rsv2, rsv3, opcode } = h;
+      return { fin, rsv1, rsv2, rsv3, opcode, payload };
+    }
+  }
+
+  #readHeader(): FrameEvent | null {
+    if (this.#buffered < 2) return null;
+    const head = this.#peek(2);
+    const b0 = head[0], b1 = head[1];
+    const fin = (b0 & 0x80) !== 0;
+    const rsv1 = (b0 & 0x40) !== 0, rsv2 = (b0 & 0x20) !== 0, rsv3 = (b0 & 0x10) !== 0;
+    const opcode = b0 & 0x0f;
+    const masked = (b1 & 0x80) !== 0;
+    const len7 = b1 & 0x7f;
+    // Everything decidable from the first two bytes fails here, before waiting for more.
+    if ((opcode > 0x2 && opcode < 0x8) || opcode > 0xa) {
+      throw protocolError(`reserved opcode 0x${opcode.toString(16)}`); // §5.2
+    }
+    if (rsv2 || rsv3 || (rsv1 && !this.#allowRsv1)) {
+      throw protocolError("reserved bit set without a negotiated extension"); // §5.2
+    }
+    if (isControl(opcode)) {
+      if (!fin) throw protocolError("fragmented control frame"); // §5.5
+      if (len7 > 125) throw protocolError("control frame longer than 125 bytes"); // §5.5
+    }
+    if (masked !== this.#server) {
+      // §5.1: a server MUST close on an unmasked frame, a client on a masked one.
+      throw protocolError(this.#server ? "unmasked client frame" : "masked server frame");
+    }
+    const extra = len7 === 126 ? 2 : len7 === 127 ? 8 : 0;
+    if (this.#buffered < 2 + extra) return null;
+    let length = len7;
+    if (extra === 2) {
+      const b = this.#peek(4);
+      length = (b[2] << 8) | b[3];
+      // §5.2: "the minimal number of bytes MUST be used to encode the length".
+      if (length < 126) throw protocolError("payload length not minimally encoded");
+    } else if (extra === 8) {
+      const b = this.#peek(10);
+      if (b[2] & 0x80) throw protocolError("64-bit payload length with the top bit set"); // §5.2
+      const high = ((b[2] << 24) | (b[3] << 16) | (b[4] << 8) | b[5]) >>> 0;
+      const low = ((b[6] << 24) | (b[7] << 16) | (b[8] << 8) | b[9]) >>> 0;
+      if (high >= 0x200000) {
+        throw tooBig("frame larger than 2^53 bytes"); // no JS number can count it
+      }
+      length = high * 0x100000000 + low;
+      if (length < 0x10000) throw protocolError("payload length not minimally encoded");
+    }
+    if (length > this.#maxFrameSize) {
+      throw tooBig(`frame of ${length} bytes exceeds the limit of ${this.#maxFrameSize}`);
+    }
+    const keyLength = masked ? 4 : 0;
+    if (this.#buffered < 2 + extra + keyLength) return null;
+    const all = this.#peek(2 + extra + keyLength);
+    if (masked) this.#mask.set(all.subarray(2 + extra));
+    this.#skip(2 + extra + keyLength);
+    const header: FrameHeader = {
+      fin,
+      rsv1,
+      rsv2,
+      rsv3,
+      opcode: opcode as Opcode,
+      masked,
+      length,
+    };
+    this.#header = header;
+    this.#remaining = length;
+    this.#maskPos = 0;
+    return { type: "header", header };
+  }
+
+  #payload(): FrameEvent | null {
+    if (this.#remaining === 0) {
+      this.#header = null;
+      return { type: "payload", data: EMPTY, end: true };
+    }
+    if (this.#buffered === 0) return null;
+    const chunk = this.#chunks[0];
+    const take = Math.min(this.#remaining, chunk.length - this.#offset);
+    // Copied: the caller may reuse its read buffer, and unmasking must not touch it anyway.
+    const data = chunk.slice(this.#offset, this.#offset + take);
+    if (this.#header!.masked) {
+      const mask = this.#mask;
+      let p = this.#maskPos;
+      for (let i = 0; i < take; i++) {
+        data[i] ^= mask[p];
+        p = (p + 1) & 3;
+      }
+      this.#maskPos = p;
+    }
+    this.#skip(take);
+    this.#remaining -= take;
+    const end = this.#remaining === 0;
+    if (end) this.#header = null;
+    return { type: "payload", data, end };
+  }
+
+  /** The next n buffered bytes (n ≤ 14, so gathering across chunks is cheap). */
+  #peek(n: number): Uint8Array {
+    const first = this.#chunks[0];
+    if (first.length - this.#offset >= n) return first.subarray(this.#offset, this.#offset + n);
+    const out = new Uint8Array(n);
+    let filled = 0, offset = this.#offset;
+    for (const c of this.#chunks) {
+      const part = c.subarray(offset, offset + (n - filled));
+      out.set(part, filled);
+      filled += part.length;
+      offset = 0;
+      if (filled === n) break;
+    }
+    return out;
+  }
+
+  #skip(n: number): void {
+    this.#buffered -= n;
+    while (n > 0) {
+      const left = this.#chunks[0].length - this.#offset;
+      if (n < left) {
+        this.#offset += n;
+        return;
+      }
+      n -= left;
+      this.#chunks.shift();
+      this.#offset = 0;
+    }
+    if (this.#chunks.length > 0 && this.#offset === this.#chunks[0].length) {
+      this.#chunks.shift();
+      this.#offset = 0;
+    }
+  }
+}
+
+export interface EncodeOptions {
+  /** Last frame of the message (default true). */
+  fin?: boolean;
+  /** "Per-message compressed" (RFC 7692 §6): first frame of a compressed message only. */
+  rsv1?: boolean;
+  /** Masking key: clients only (§5.3). Servers never mask (§5.1); used by tests. */
+  mask?: Uint8Array;
+}
+
+/** One frame's bytes. Server frames are unmasked (§5.1); lengths use the minimal form (§5.2). */
+export function encodeFrame(
+  opcode: Opcode,
+  payload: Uint8Array,
+  options: EncodeOptions = {},
+): Uint8Array {
+  const { fin = true, rsv1 = false, mask } = options;
+  const n = payload.length;
+  if (isControl(opcode) && (n > 125 || !fin)) {
+    throw new RangeError("control frames carry at most 125 bytes and are never fragmented");
+  }
+  const extra = n < 126 ? 0 : n < 0x10000 ? 2 : 8;
+  const keyLength = mask ? 4 : 0;
+  const out = new Uint8Array(2 + extra + keyLength + n);
+  out[0] = (fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | opcode;
+  out[1] = (mask ? 0x80 : 0) | (extra === 0 ? n : extra === 2 ? 126 : 127);
+  if (extra === 2) {
+    out[2] = n >>> 8;
+    out[3] = n & 0xff;
+  } else if (extra === 8) {
+    const high = Math.floor(n / 0x100000000), low = n >>> 0;
+    new DataView(out.buffer).setUint32(2, high);
+    new DataView(out.buffer).setUint32(6, low);
+  }
+  const start = 2 + extra + keyLength;
+  out.set(payload, start);
+  if (mask) {
+    out.set(mask.subarray(0, 4), 2 + extra);
+    for (let i = 0; i < n; i++) out[start + i] ^= mask[i & 3];
+  }
+  return out;
+}
+
+/** Joins byte arrays (returns the only one as is). */
+export function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  let total = 0;
+  for (const p of parts) total += p.length;
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}
