@@ -7,10 +7,7 @@
  */
 
 import type { CliConfig } from "./flags.ts";
-// A static import, though server.ts imports this module too: its functions are hoisted, so they
-// are ready when superviseWorkers runs. A dynamic import() here would wait for server.ts to
-// finish evaluating, and server.ts's top-level await is waiting for superviseWorkers: deadlock.
-import { announce, onShutdownSignal } from "../../server.ts";
+import { announce, onShutdownSignal } from "./lifecycle.ts";
 
 /** Messages from a worker to the supervisor. */
 export type WorkerReport =

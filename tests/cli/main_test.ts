@@ -1,0 +1,181 @@
+/**
+ * The CLI's main function in process (exit codes, the one line on stderr, `--version`), the
+ * entry point's output, and the module graph the CLI wires: no cycles, layers kept apart.
+ */
+
+import assert from "node:assert/strict";
+import denoJson from "../../deno.json" with { type: "json" };
+import { main } from "../../lib/cli/main.ts";
+import { announce } from "../../lib/cli/lifecycle.ts";
+import { parseCommandLine, USAGE } from "../../lib/cli/flags.ts";
+
+const ROOT = new URL("../../", import.meta.url);
+
+/** Runs `body` with console.log and console.error captured; returns what each printed. */
+async function captured(body: () => unknown): Promise<{ out: string[]; err: string[] }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const { log, error } = console;
+  console.log = (...args: unknown[]) => out.push(args.join(" "));
+  console.error = (...args: unknown[]) => err.push(args.join(" "));
+  try {
+    await body();
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+  return { out, err };
+}
+
+Deno.test("main: --version prints the given version and Deno's, exit 0", async () => {
+  let code = -1;
+  const { out, err } = await captured(async () => code = await main(["--version"], "9.8.7"));
+  assert.equal(code, 0);
+  assert.deepEqual(out, [`tcp-http 9.8.7 (Deno ${Deno.version.deno})`]);
+  assert.deepEqual(err, []);
+});
+
+Deno.test("main: --help prints the usage, exit 0", async () => {
+  let code = -1;
+  const { out } = await captured(async () => code = await main(["-h"], "0.0.0"));
+  assert.equal(code, 0);
+  assert.deepEqual(out, [USAGE]);
+});
+
+Deno.test("main: a bad command line is exit 2, a failure to start exit 1, one line each", async () => {
+  const table: [args: string[], code: number, line: RegExp][] = [
+    [["--bogus"], 2, /^tcp-http: Unknown option '--bogus'.* \(see --help\)$/],
+    [
+      ["--port", "nope"],
+      2,
+      /^tcp-http: --port must be a whole number from 0 to 65535, got "nope"$/,
+    ],
+    [["--port", "0", "/no/such/dir"], 1, /^tcp-http: no such directory: \/no\/such\/dir$/],
+    [
+      ["--port", "0", "--app", "/no/such/app.ts"],
+      1,
+      /^tcp-http: app not found: \/no\/such\/app\.ts$/,
+    ],
+  ];
+  for (const [args, expected, line] of table) {
+    let code = -1;
+    const { out, err } = await captured(async () => code = await main(args, "0.0.0"));
+    assert.equal(code, expected, args.join(" "));
+    assert.deepEqual(out, [], args.join(" "));
+    assert.equal(err.length, 1, args.join(" "));
+    assert.match(err[0], line);
+  }
+});
+
+Deno.test("main: announce names what is served and the URL with the bound port", async () => {
+  const addr = (hostname: string, port: number): Deno.NetAddr => ({
+    transport: "tcp",
+    hostname,
+    port,
+  });
+  const table: [args: string[], bound: Deno.NetAddr, workers: number, line: string][] = [
+    [[], addr("127.0.0.1", 8080), 1, "Serving the demo site on http://localhost:8080/"],
+    [["-p", "0", "site"], addr("127.0.0.1", 41234), 1, "Serving site on http://localhost:41234/"],
+    [["--app", "a.ts"], addr("::1", 9), 1, "Serving a.ts on http://localhost:9/"],
+    [["--host", "::1"], addr("::1", 80), 1, "Serving the demo site on http://[::1]:80/"],
+    [
+      ["--host", "0.0.0.0", "--cert", "c", "--key", "k"],
+      addr("0.0.0.0", 443),
+      1,
+      "Serving the demo site on https://0.0.0.0:443/",
+    ],
+    [[], addr("127.0.0.1", 80), 4, "Serving the demo site on http://localhost:80/ with 4 workers"],
+  ];
+  for (const [args, bound, workers, line] of table) {
+    const { out } = await captured(() => announce(parseCommandLine(args), bound, workers));
+    assert.deepEqual(out, [line]);
+  }
+});
+
+Deno.test("main: server.ts --version prints the version from deno.json", async () => {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", new URL("server.ts", ROOT).pathname, "--version"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(output.code, 0);
+  assert.equal(
+    new TextDecoder().decode(output.stdout),
+    `tcp-http ${denoJson.version} (Deno ${Deno.version.deno})\n`,
+  );
+});
+
+// ---- The module graph ------------------------------------------------------------------------
+
+/** Local module path (relative to the repository) → the local modules it imports, types too. */
+async function moduleGraph(root: string): Promise<Map<string, string[]>> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", root],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.ok(output.success, new TextDecoder().decode(output.stderr));
+  const info = JSON.parse(new TextDecoder().decode(output.stdout)) as {
+    modules: {
+      specifier: string;
+      dependencies?: { code?: { specifier?: string }; type?: { specifier?: string } }[];
+    }[];
+  };
+  const local = (specifier: string) =>
+    specifier.startsWith(ROOT.href) ? specifier.slice(ROOT.href.length) : null;
+  const graph = new Map<string, string[]>();
+  for (const module of info.modules) {
+    const from = local(module.specifier);
+    if (from === null) continue;
+    const to = (module.dependencies ?? [])
+      .flatMap((d) => [d.code?.specifier, d.type?.specifier])
+      .map((s) => s === undefined ? null : local(s))
+      .filter((s): s is string => s !== null);
+    graph.set(from, [...new Set(to)]);
+  }
+  return graph;
+}
+
+/** Every import cycle in `graph`, as the list of modules around it. */
+function cycles(graph: Map<string, string[]>): string[][] {
+  const found: string[][] = [];
+  const state = new Map<string, "open" | "done">();
+  const stack: string[] = [];
+  const visit = (module: string) => {
+    state.set(module, "open");
+    stack.push(module);
+    for (const next of graph.get(module) ?? []) {
+      if (state.get(next) === "open") found.push(stack.slice(stack.indexOf(next)));
+      else if (!state.has(next)) visit(next);
+    }
+    stack.pop();
+    state.set(module, "done");
+  };
+  for (const module of graph.keys()) if (!state.has(module)) visit(module);
+  return found;
+}
+
+// The CLI's two entry points (worker.ts is started by URL, so no import reaches it) and the
+// library's.
+const ROOTS = ["server.ts", "lib/cli/worker.ts", "lib/mod.ts"];
+
+Deno.test("main: no import cycles from the entry points", async () => {
+  for (const root of ROOTS) assert.deepEqual(cycles(await moduleGraph(root)), [], root);
+});
+
+Deno.test("main: handlers import only h1, shared and fastpath; only the CLI imports the CLI", async () => {
+  const allowed = ["lib/handlers/", "lib/h1/", "lib/shared/", "lib/fastpath/"];
+  for (const root of ROOTS) {
+    for (const [from, imports] of await moduleGraph(root)) {
+      for (const to of imports) {
+        if (from.startsWith("lib/handlers/")) {
+          assert.ok(allowed.some((folder) => to.startsWith(folder)), `${from} imports ${to}`);
+        }
+        if (to.startsWith("lib/cli/")) {
+          assert.ok(from === "server.ts" || from.startsWith("lib/cli/"), `${from} imports ${to}`);
+        }
+      }
+    }
+  }
+});
