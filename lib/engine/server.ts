@@ -11,6 +11,7 @@ import { Connection, type Timeouts } from "./connection.ts";
 import { DEFAULT_LIMITS, type Limits } from "../h1/errors.ts";
 import type { ExchangeRecord, Handler } from "../shared/types.ts";
 import { urlOf } from "../shared/address.ts";
+import { fastPathWarning } from "../fastpath/mode.ts";
 
 /** Time limits, in milliseconds, with the defaults Caddy's and nginx's users know. */
 export const DEFAULT_TIMEOUTS: Readonly<Timeouts> = {
@@ -145,6 +146,8 @@ class HttpServer implements Server {
       )
       : Deno.listen({ hostname, port, reusePort: options.reusePort });
     this.addr = this.#listener.addr as Deno.NetAddr;
+    const warning = fastPathWarning();
+    if (warning !== null) console.error(warning);
 
     const config = {
       handler,

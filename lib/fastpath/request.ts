@@ -16,6 +16,7 @@
  * @module
  */
 
+import { probeFastPath } from "./mode.ts";
 import type { HeaderList } from "../h1/grammar.ts";
 import { HttpError } from "../h1/errors.ts";
 
@@ -260,7 +261,7 @@ function probe(): Internals | null {
   }
 }
 
-const internals = probe();
+const internals = probeFastPath("request", probe);
 
 /** Whether requests are built without the `Request` constructor on this runtime. */
 export const fastRequestsAvailable: boolean = internals !== null;
@@ -289,20 +290,33 @@ export function createRequest(
     if (NORMALISED_METHODS.has(upper)) method = upper;
     return build(internals, method, url, headers, body, cancellation);
   }
-  return constructRequest(method, url, headers, body);
+  return constructRequest(method, url, headers, body, cancellation);
 }
 
-/** The public way to build the same request (used when the probe fails, and by tests). */
+/**
+ * The public way to build the same request (used when the probe fails or the public API is
+ * forced, and by tests). With a `cancellation`, its `signal` aborts when the client leaves, as
+ * the fast path's does; without one it never aborts.
+ */
 export function constructRequest(
   method: string,
   url: string,
   headers: HeaderList,
   body: ReadableStream<Uint8Array> | null,
+  cancellation: Cancellation | null = null,
 ): Request {
+  let signal: AbortSignal | undefined;
+  if (cancellation !== null) {
+    const controller = new AbortController();
+    cancellation.onCancel(() => controller.abort());
+    signal = controller.signal;
+  }
   let request: Request;
   if (body !== null) {
-    const init = { method, body, duplex: "half" };
+    const init = { method, body, duplex: "half", signal };
     request = new Request(url, init as RequestInit);
+  } else if (signal !== undefined) {
+    request = new Request(url, { method, signal });
   } else {
     // Without an init dictionary when possible: converting one is the costliest part.
     request = method === "GET" ? new Request(url) : new Request(url, { method });

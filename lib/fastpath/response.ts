@@ -24,6 +24,8 @@
  * @module
  */
 
+import { probeFastPath } from "./mode.ts";
+
 interface InnerBody {
   streamOrStatic: { body: Uint8Array | string; consumed: boolean } | ReadableStream;
 }
@@ -190,7 +192,7 @@ function fieldsMatch(found: Probe): boolean {
   return true;
 }
 
-const found = probe();
+const found = probeFastPath("response", probe);
 
 /** Whether the fast path is in use on this runtime. */
 export const fastBodiesAvailable: boolean = found !== null;

@@ -1,7 +1,8 @@
 /**
- * Tests for `lib/body.ts`: what the fast paths read from a `Response` is what the public API
+ * Tests for `lib/fastpath/response.ts`: what the fast paths read from a `Response` is what the public API
  * gives, and the wire shows the fields as the handler set them.
  */
+import { publicApiOnly } from "../../lib/fastpath/mode.ts";
 import assert from "node:assert/strict";
 import {
   bytesByReference,
@@ -12,26 +13,34 @@ import {
 } from "../../lib/fastpath/response.ts";
 import { RawClient, text, withServer } from "../_raw.ts";
 
-Deno.test("the fast paths are in use on this Deno (if not, lib/body.ts needs updating)", () => {
-  assert.equal(fastBodiesAvailable, true);
-  assert.equal(bytesByReference, true);
+Deno.test("the response fast paths are in use on this Deno unless TCP_HTTP_PUBLIC_API=1 (if not, lib/fastpath/response.ts needs updating)", () => {
+  assert.equal(fastBodiesAvailable, !publicApiOnly);
+  assert.equal(bytesByReference, !publicApiOnly);
 });
 
-Deno.test("staticBody: in-memory bodies as given, streams and used bodies left alone", async () => {
-  const bytes = new Uint8Array([1, 2, 3]);
-  assert.equal(staticBody(new Response("text")), "text");
-  assert.equal(staticBody(new Response("text", { status: 201 })), "text");
-  assert.equal(staticBody(Response.json({ a: 1 })), '{"a":1}');
-  assert.deepEqual(staticBody(new Response(bytes)), bytes);
-  assert.equal(staticBody(new Response(null, { status: 204 })), null);
-  assert.equal(staticBody(new Response(new ReadableStream())), undefined);
-  const used = new Response("read already");
-  await used.text();
-  assert.equal(staticBody(used), undefined);
-  const streamed = new Response("its stream was taken");
-  streamed.body;
-  assert.equal(staticBody(streamed), undefined);
-});
+/** A test of the fast path itself: with TCP_HTTP_PUBLIC_API=1 there is none to test. */
+function fastPathTest(name: string, fn: () => void | Promise<void>): void {
+  Deno.test({ name, ignore: publicApiOnly, fn });
+}
+
+fastPathTest(
+  "staticBody: in-memory bodies as given, streams and used bodies left alone",
+  async () => {
+    const bytes = new Uint8Array([1, 2, 3]);
+    assert.equal(staticBody(new Response("text")), "text");
+    assert.equal(staticBody(new Response("text", { status: 201 })), "text");
+    assert.equal(staticBody(Response.json({ a: 1 })), '{"a":1}');
+    assert.deepEqual(staticBody(new Response(bytes)), bytes);
+    assert.equal(staticBody(new Response(null, { status: 204 })), null);
+    assert.equal(staticBody(new Response(new ReadableStream())), undefined);
+    const used = new Response("read already");
+    await used.text();
+    assert.equal(staticBody(used), undefined);
+    const streamed = new Response("its stream was taken");
+    streamed.body;
+    assert.equal(staticBody(streamed), undefined);
+  },
+);
 
 /** Fields as the public iterator shows them: lower-cased, sorted, repeats joined. */
 function publicView(fields: readonly (readonly [string, string])[]): [string, string][] {
@@ -70,14 +79,14 @@ const RESPONSES: [string, () => Response][] = [
 ];
 
 for (const [name, make] of RESPONSES) {
-  Deno.test(`responseFields gives the public fields: ${name}`, () => {
+  fastPathTest(`responseFields gives the public fields: ${name}`, () => {
     const fields = responseFields(make());
     assert.ok(fields !== undefined);
     assert.deepEqual(publicView(fields), [...make().headers]);
   });
 }
 
-Deno.test("responseFields keeps the handler's order and repeated fields", () => {
+fastPathTest("responseFields keeps the handler's order and repeated fields", () => {
   const response = new Response("x", { headers: [["X-Z", "1"], ["x-a", "2"], ["X-Z", "3"]] });
   assert.deepEqual(responseFields(response)?.filter(([n]) => n.toLowerCase() !== "content-type"), [
     ["X-Z", "1"],
@@ -86,7 +95,7 @@ Deno.test("responseFields keeps the handler's order and repeated fields", () => 
   ]);
 });
 
-Deno.test("responseFields shares one frozen list per lone content type, and only that", () => {
+fastPathTest("responseFields shares one frozen list per lone content type, and only that", () => {
   const text = responseFields(new Response("a"));
   assert.ok(text !== undefined && Object.isFrozen(text));
   assert.equal(responseFields(new Response("b")), text);
@@ -105,7 +114,7 @@ Deno.test("responseFields shares one frozen list per lone content type, and only
   ]]);
 });
 
-Deno.test("withBytes: the bytes by reference for us, a copy for anybody else", async () => {
+fastPathTest("withBytes: the bytes by reference for us, a copy for anybody else", async () => {
   const bytes = new TextEncoder().encode("original");
   const template = new Response(null, { headers: { "content-type": "text/plain", "x-a": "1" } });
   const fields = [["content-type", "text/plain"], ["x-a", "1"]];
@@ -161,7 +170,7 @@ Deno.test("withBytes: the bytes by reference for us, a copy for anybody else", a
   assert.deepEqual([...template.headers], fields);
 });
 
-Deno.test("withBytes: Deno.serve sends such a response whole", async () => {
+fastPathTest("withBytes: Deno.serve sends such a response whole", async () => {
   const bytes = new Uint8Array(100_000).map((_, i) => i & 0xff);
   const template = new Response(null, { headers: { "content-type": "application/x-test" } });
   await using server = Deno.serve(
@@ -173,24 +182,27 @@ Deno.test("withBytes: Deno.serve sends such a response whole", async () => {
   assert.deepEqual(await response.bytes(), bytes);
 });
 
-Deno.test("responseFields does not consume the body", async () => {
+fastPathTest("responseFields does not consume the body", async () => {
   const response = new Response("still here");
   responseFields(response);
   assert.equal(await response.text(), "still here");
 });
 
-Deno.test("connection: response fields go out in the handler's order, repeats on their own lines", async () => {
-  await withServer(() => {
-    const response = new Response("ok", { headers: [["X-Z", "1"], ["X-A", "2"]] });
-    response.headers.append("x-z", "3");
-    return response;
-  }, async (port) => {
-    await using client = await RawClient.connect(port);
-    await client.write("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
-    const response = await client.response();
-    assert.equal(text(response), "ok");
-    const mine = response.fields.filter(([n]) => n.startsWith("x-"));
-    assert.deepEqual(mine, [["x-z", "1"], ["x-a", "2"], ["x-z", "3"]]);
-    assert.match(response.head, /\r\nx-z: 1\r\n/, "names are written lower-cased");
-  });
-});
+fastPathTest(
+  "connection: response fields go out in the handler's order, repeats on their own lines",
+  async () => {
+    await withServer(() => {
+      const response = new Response("ok", { headers: [["X-Z", "1"], ["X-A", "2"]] });
+      response.headers.append("x-z", "3");
+      return response;
+    }, async (port) => {
+      await using client = await RawClient.connect(port);
+      await client.write("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+      const response = await client.response();
+      assert.equal(text(response), "ok");
+      const mine = response.fields.filter(([n]) => n.startsWith("x-"));
+      assert.deepEqual(mine, [["x-z", "1"], ["x-a", "2"], ["x-z", "3"]]);
+      assert.match(response.head, /\r\nx-z: 1\r\n/, "names are written lower-cased");
+    });
+  },
+);
