@@ -83,6 +83,7 @@ export class FrameParser {
   #buffered = 0;
   #header: FrameHeader | null = null; // non-null while the payload is being read
   #mask = new Uint8Array(4);
+  #needMask = false; // the current frame's masking key is still to be read
   #remaining = 0; // payload bytes of the current frame not yet returned
   #maskPos = 0; // payload bytes returned so far, mod 4
   #error: Error | null = null;
@@ -181,11 +182,10 @@ export class FrameParser {
     if (length > this.#maxFrameSize) {
       throw tooBig(`frame of ${length} bytes exceeds the limit of ${this.#maxFrameSize}`);
     }
-    const keyLength = masked ? 4 : 0;
-    if (this.#buffered < 2 + extra + keyLength) return null;
-    const all = this.#peek(2 + extra + keyLength);
-    if (masked) this.#mask.set(all.subarray(2 + extra));
-    this.#skip(2 + extra + keyLength);
+    // The header is reported now; the masking key is read with the payload, so that limits the
+    // caller checks on the header (the message size) fail before even the key arrives.
+    this.#skip(2 + extra);
+    this.#needMask = masked;
     const header: FrameHeader = {
       fin,
       rsv1,
@@ -202,6 +202,12 @@ export class FrameParser {
   }
 
   #payload(): FrameEvent | null {
+    if (this.#needMask) {
+      if (this.#buffered < 4) return null;
+      this.#mask.set(this.#peek(4));
+      this.#skip(4);
+      this.#needMask = false;
+    }
     if (this.#remaining === 0) {
       this.#header = null;
       return { type: "payload", data: EMPTY, end: true };

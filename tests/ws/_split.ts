@@ -18,7 +18,7 @@ export function splits(bytes: Uint8Array): Split[] {
     out.push({ name: "byte by byte", chunks: [...bytes].map((b) => Uint8Array.of(b)) });
   }
   const offsets = new Set<number>();
-  if (n <= 600) for (let k = 1; k < n; k++) offsets.add(k);
+  if (n <= 600) { for (let k = 1; k < n; k++) offsets.add(k); }
   else {
     for (let k = 1; k <= 40; k++) offsets.add(k), offsets.add(n - k);
     offsets.add(n >> 1);
@@ -59,7 +59,17 @@ export function client(
   const m = mask ? 0x80 : 0;
   if (n < 126) head.push(m | n);
   else if (n < 65536) head.push(m | 126, n >> 8, n & 0xff);
-  else head.push(m | 127, 0, 0, 0, 0, (n >>> 24) & 0xff, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff);
+  else {head.push(
+      m | 127,
+      0,
+      0,
+      0,
+      0,
+      (n >>> 24) & 0xff,
+      (n >> 16) & 0xff,
+      (n >> 8) & 0xff,
+      n & 0xff,
+    );}
   if (mask) head.push(...mask);
   const body = mask ? data.map((b, i) => b ^ mask[i & 3]) : data;
   return join(Uint8Array.from(head), body);

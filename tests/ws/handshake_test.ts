@@ -53,14 +53,39 @@ const CASES: [string, string, string, HeaderList, number, HeaderList?][] = [
   ["no version", "GET", "HTTP/1.1", without("sec-websocket-version"), 426, [
     ["sec-websocket-version", "13"],
   ]],
-  ["version 12 without a key is still 426", "GET", "HTTP/1.1", [
-    ...without("sec-websocket-key").filter(([n]) => n !== "sec-websocket-version"),
-    ["sec-websocket-version", "12"],
-  ], 426, [["sec-websocket-version", "13"]]],
+  [
+    "version 12 without a key is still 426",
+    "GET",
+    "HTTP/1.1",
+    [
+      ...without("sec-websocket-key").filter(([n]) => n !== "sec-websocket-version"),
+      ["sec-websocket-version", "12"],
+    ],
+    426,
+    [["sec-websocket-version", "13"]],
+  ],
   ["no key", "GET", "HTTP/1.1", without("sec-websocket-key"), 400],
-  ["short key (15 bytes)", "GET", "HTTP/1.1", replace("sec-websocket-key", "dGhlIHNhbXBsZSBub25j"), 400],
-  ["long key (17 bytes)", "GET", "HTTP/1.1", replace("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZTE="), 400],
-  ["key not base64", "GET", "HTTP/1.1", replace("sec-websocket-key", "dGhlIHNhbXBsZSBub25j!Q=="), 400],
+  [
+    "short key (15 bytes)",
+    "GET",
+    "HTTP/1.1",
+    replace("sec-websocket-key", "dGhlIHNhbXBsZSBub25j"),
+    400,
+  ],
+  [
+    "long key (17 bytes)",
+    "GET",
+    "HTTP/1.1",
+    replace("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZTE="),
+    400,
+  ],
+  [
+    "key not base64",
+    "GET",
+    "HTTP/1.1",
+    replace("sec-websocket-key", "dGhlIHNhbXBsZSBub25j!Q=="),
+    400,
+  ],
   ["empty key", "GET", "HTTP/1.1", replace("sec-websocket-key", ""), 400],
   ["two keys", "GET", "HTTP/1.1", [...base(), ["sec-websocket-key", KEY]], 400],
   ["bad subprotocol list", "GET", "HTTP/1.1", [...base(), ["sec-websocket-protocol", "a b"]], 400],
@@ -99,7 +124,11 @@ Deno.test("acceptUpgrade: 101 with the accept key, no protocol or extension unle
 });
 
 Deno.test("acceptUpgrade: refusals pass through", async () => {
-  const r = await acceptUpgrade({ method: "GET", version: "HTTP/1.1", headers: replace("sec-websocket-version", "12") });
+  const r = await acceptUpgrade({
+    method: "GET",
+    version: "HTTP/1.1",
+    headers: replace("sec-websocket-version", "12"),
+  });
   assert.equal(r.ok, false);
   assert.equal(!r.ok && r.status, 426);
 });
@@ -141,7 +170,9 @@ Deno.test("acceptUpgrade: permessage-deflate is negotiated when offered", async 
     clientNoContextTakeover: true,
     serverMaxWindowBits: 15,
   });
-  const off = await acceptUpgrade({ method: "GET", version: "HTTP/1.1", headers }, { deflate: false });
+  const off = await acceptUpgrade({ method: "GET", version: "HTTP/1.1", headers }, {
+    deflate: false,
+  });
   assert.equal(off.ok && off.deflate, null);
   const bad = await acceptUpgrade({
     method: "GET",

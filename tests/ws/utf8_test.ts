@@ -28,7 +28,11 @@ const CASES: [string, string, number | null, boolean?][] = [
   ["F5 lead", "f5 80 80 80", 0],
   ["FF byte", "ff", 0],
   ["ASCII in the middle of a sequence", "e2 82 41", 2],
-  ["invalid after valid text (Autobahn 6.3)", "ce ba e1 bd b9 cf 83 ce bc ce b5 ed a0 80 65 64 69 74 65 64", 12],
+  [
+    "invalid after valid text (Autobahn 6.3)",
+    "ce ba e1 bd b9 cf 83 ce bc ce b5 ed a0 80 65 64 69 74 65 64",
+    12,
+  ],
 ];
 
 for (const [name, input, failAt, complete = true] of CASES) {
@@ -62,7 +66,23 @@ Deno.test("Utf8Validator: agrees with TextDecoder on every 1- to 3-byte sequence
       return false;
     }
   };
-  const leads = [0x00, 0x7f, 0x80, 0xc1, 0xc2, 0xdf, 0xe0, 0xe1, 0xec, 0xed, 0xee, 0xef, 0xf0, 0xf4, 0xf5];
+  const leads = [
+    0x00,
+    0x7f,
+    0x80,
+    0xc1,
+    0xc2,
+    0xdf,
+    0xe0,
+    0xe1,
+    0xec,
+    0xed,
+    0xee,
+    0xef,
+    0xf0,
+    0xf4,
+    0xf5,
+  ];
   const conts = [0x00, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0];
   for (const a of leads) {
     for (const b of conts) {
