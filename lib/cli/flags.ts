@@ -6,6 +6,8 @@
  */
 
 import { parseArgs } from "node:util";
+import { isFieldValue, isToken, trimOws } from "../h1/grammar.ts";
+import { TrustedProxies } from "../handlers/clientip.ts";
 
 /** A command line that cannot be run; the message is the one line shown to the user. */
 export class CliError extends Error {
@@ -238,29 +240,25 @@ function size(flag: string, text: string): number {
   return Number(m[1]) * unit;
 }
 
+/** `Name: value` as a header field (RFC 9110 §5): a token, then a value with OWS trimmed. */
 function headerFlag(text: string): [string, string] {
   const colon = text.indexOf(":");
-  const name = colon > 0 ? text.slice(0, colon).trim() : "";
-  const value = colon > 0 ? text.slice(colon + 1).trim() : "";
-  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || /[\0\r\n]/.test(value)) {
+  const name = colon > 0 ? trimOws(text.slice(0, colon)) : "";
+  const value = colon > 0 ? trimOws(text.slice(colon + 1)) : "";
+  if (!isToken(name) || !isFieldValue(value)) {
     throw new CliError(`--header must look like "Name: value", got "${text}"`);
   }
   return [name, value];
 }
 
+/** An address or CIDR range, checked by the same parser that will use it. */
 function cidrFlag(text: string): string {
-  const m = /^([0-9a-fA-F:.]+)(?:\/([0-9]{1,3}))?$/.exec(text);
-  const isV4 = m !== null && /^[0-9.]+$/.test(m[1]);
-  const max = isV4 ? 32 : 128;
-  if (!m || (m[2] !== undefined && Number(m[2]) > max) || (isV4 && !validIPv4(m[1]))) {
+  try {
+    new TrustedProxies([text]);
+  } catch {
     throw new CliError(`--trusted-proxy must be an IP address or CIDR range, got "${text}"`);
   }
   return text;
-}
-
-function validIPv4(text: string): boolean {
-  const parts = text.split(".");
-  return parts.length === 4 && parts.every((p) => /^[0-9]{1,3}$/.test(p) && Number(p) <= 255);
 }
 
 function workersFlag(text: string): number {

@@ -8,6 +8,8 @@
  * @module
  */
 
+import { TCHAR, trimOws } from "../h1/grammar.ts";
+
 const V4_MAPPED = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff];
 
 /** Four decimal parts, each 0–255 with no leading zero (as Go's parser: "010" could mean 8). */
@@ -126,8 +128,8 @@ export class TrustedProxies {
   constructor(cidrs: string[] = []) {
     for (const cidr of cidrs) {
       const slash = cidr.indexOf("/");
-      const address = unbracket(slash === -1 ? cidr.trim() : cidr.slice(0, slash).trim());
-      const prefix = slash === -1 ? undefined : cidr.slice(slash + 1).trim();
+      const address = unbracket(trimOws(slash === -1 ? cidr : cidr.slice(0, slash)));
+      const prefix = slash === -1 ? undefined : trimOws(cidr.slice(slash + 1));
       const base = parseIp(address);
       const v4 = !address.includes(":");
       const max = v4 ? 32 : 128;
@@ -153,7 +155,7 @@ export class TrustedProxies {
    */
   has(ip: string): boolean {
     if (this.#ranges.length === 0) return false;
-    const bytes = parseIp(unbracket(ip.trim()));
+    const bytes = parseIp(unbracket(trimOws(ip)));
     if (bytes === null) return false;
     return this.#ranges.some(({ base, mask }) => {
       for (let i = 0; i < 16; i++) if ((bytes[i] & mask[i]) !== (base[i] & mask[i])) return false;
@@ -236,7 +238,10 @@ function validPort(text: string): boolean {
   return (/^[0-9]{1,5}$/.test(port) && Number(port) <= 65535) || OBFUSCATED.test(port);
 }
 
-const TCHAR = /[!#$%&'*+.^_`|~0-9A-Za-z-]/;
+// An unquoted `Forwarded` value is a token (RFC 7239 §4); `:`, `[` and `]` are allowed too, as
+// RFC 7239 §6 wants IPv6 addresses and ports quoted but some proxies send them bare.
+const BARE_VALUE = TCHAR.slice();
+for (const c of ":[]") BARE_VALUE[c.charCodeAt(0)] = 1;
 
 /**
  * The hops named by `Forwarded` (RFC 7239 §4), first to last, or null if the header is
@@ -246,6 +251,7 @@ function forwardedHops(header: string): Hop[] | null {
   const hops: Hop[] = [];
   let i = 0;
   const n = header.length;
+  // OWS: SP and HTAB only (RFC 9110 §5.6.3).
   const skipSpace = () => {
     while (i < n && (header[i] === " " || header[i] === "\t")) i++;
   };
@@ -257,7 +263,7 @@ function forwardedHops(header: string): Hop[] | null {
       skipSpace();
       if (i >= n || header[i] === ",") break;
       const nameStart = i;
-      while (i < n && TCHAR.test(header[i])) i++;
+      while (i < n && TCHAR[header.charCodeAt(i)] === 1) i++;
       const name = header.slice(nameStart, i).toLowerCase();
       if (name === "" || header[i] !== "=") return null;
       i++;
@@ -274,15 +280,8 @@ function forwardedHops(header: string): Hop[] | null {
           } else value += c;
         }
       } else {
-        // RFC 7239 wants IPv6 and ports quoted, but some proxies omit the quotes: allow the
-        // node characters too (a token otherwise).
         const valueStart = i;
-        while (
-          i < n &&
-          (TCHAR.test(header[i]) || header[i] === ":" || header[i] === "[" || header[i] === "]")
-        ) {
-          i++;
-        }
+        while (i < n && BARE_VALUE[header.charCodeAt(i)] === 1) i++;
         value = header.slice(valueStart, i);
         if (value === "") return null;
       }
@@ -307,11 +306,14 @@ function forwardedHops(header: string): Hop[] | null {
   return hops;
 }
 
-/** The hops named by `X-Forwarded-For`, first to last; a malformed entry becomes null. */
+/**
+ * The hops named by `X-Forwarded-For`, first to last; a malformed entry becomes null. Entries
+ * are trimmed of OWS, SP and HTAB only (RFC 9110 §5.6.3): `\u00a01.2.3.4` is no address.
+ */
 function xffHops(header: string): (Hop | null)[] {
   const hops: (Hop | null)[] = [];
   for (const entry of header.split(",")) {
-    const text = entry.trim();
+    const text = trimOws(entry);
     if (text !== "") hops.push(parseNode(text));
   }
   return hops;

@@ -42,6 +42,7 @@
  */
 
 import type { Handler, ServeHandlerInfo } from "../shared/types.ts";
+import { isToken } from "../h1/grammar.ts";
 export type { Handler, ServeHandlerInfo };
 
 /** What a route handler gets besides the request. */
@@ -716,9 +717,8 @@ function defaultNotFound(): Response {
   });
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-
+/** A method is a token (RFC 9110 §9.1); upper-cased here, as routes name methods that way. */
 function checkMethod(method: string): string {
-  if (!TOKEN.test(method)) throw new TypeError(`not an HTTP method: ${method}`);
+  if (!isToken(method)) throw new TypeError(`not an HTTP method: ${method}`);
   return method.toUpperCase();
 }

@@ -18,6 +18,23 @@ Deno.test("cli: defaults are the tutorial's: localhost:8080, demo site", () => {
   assert.equal(parseCommandLine([], true).logFormat, "pretty");
 });
 
+Deno.test("cli: --header trims SP and HTAB around the name and value, nothing else", () => {
+  const table: [flag: string, expected: [string, string]][] = [
+    ["X-A:1", ["X-A", "1"]],
+    [" X-A \t:\t one  two \t", ["X-A", "one  two"]],
+    ["X-A: \u00a0v\u00a0", ["X-A", "\u00a0v\u00a0"]], // NBSP is obs-text, part of the value
+    ["X-A: caf\u00e9", ["X-A", "caf\u00e9"]],
+    ["X-Empty:", ["X-Empty", ""]],
+    ["X-A: a:b", ["X-A", "a:b"]],
+  ];
+  for (const [flag, expected] of table) {
+    assert.deepEqual(parseCommandLine(["-H", flag]).headers, [expected], JSON.stringify(flag));
+  }
+  assert.deepEqual(parseCommandLine(["--trusted-proxy", "[2001:db8::]/32"]).trustedProxies, [
+    "[2001:db8::]/32",
+  ]);
+});
+
 Deno.test("cli: every flag maps to its setting", () => {
   const config = parseCommandLine([
     "--host=0.0.0.0",
@@ -108,6 +125,21 @@ const BAD: [string[], RegExp][] = [
   [["--rate-burst", "3"], /--rate-burst needs --rate-limit/],
   [["--header", "no colon"], /--header must look like/],
   [["--header", "Bad Name: x"], /--header must look like/],
+  // A header flag is a field (RFC 9110 §5): a token name, a value without controls or
+  // characters past ISO-8859-1; only SP and HTAB count as the whitespace around them.
+  [["--header", ": x"], /--header must look like/],
+  [["--header", "X-A\u00a0: x"], /--header must look like/],
+  [["--header", "X(A): x"], /--header must look like/],
+  [["--header", "X-A: a\x01b"], /--header must look like/],
+  [["--header", "X-A: a\x7fb"], /--header must look like/],
+  [["--header", "X-A: a\rb"], /--header must look like/],
+  [["--header", "X-A: \u20ac"], /--header must look like/],
+  // --trusted-proxy is checked by the parser that uses it (leading zeros, IPv6 shape, prefix).
+  [["--trusted-proxy", "010.0.0.1"], /--trusted-proxy must be/],
+  [["--trusted-proxy", ":::"], /--trusted-proxy must be/],
+  [["--trusted-proxy", "1::2::3"], /--trusted-proxy must be/],
+  [["--trusted-proxy", "fd00::/129"], /--trusted-proxy must be/],
+  [["--trusted-proxy", "\u00a010.0.0.1"], /--trusted-proxy must be/],
   [["--trusted-proxy", "300.1.1.1"], /--trusted-proxy must be/],
   [["--trusted-proxy", "10.0.0.0/33"], /--trusted-proxy must be/],
   [["--max-body-size", "lots"], /--max-body-size must be a size/],

@@ -103,7 +103,11 @@ Deno.test("clientip: CIDR matching, IPv4, IPv6 and IPv4-mapped", () => {
     ["::/0", "2001:db8::1", true],
     ["::/0", "1.2.3.4", true], // every address, IPv4 included (it is mapped into IPv6)
     ["[2001:db8::]/32", "2001:db8:ffff::1", true],
-    // Not addresses never match, even with everything trusted.
+    // Not addresses never match, even with everything trusted; only SP and HTAB are trimmed.
+    ["::/0", " 1.2.3.4\t", true],
+    ["::/0", "\u00a01.2.3.4", false],
+    ["::/0", "1.2.3.4\u00a0", false],
+    ["::/0", "\u3000::1", false],
     ["::/0", "not an ip", false],
     ["::/0", "", false],
     ["::/0", "999.1.1.1", false],
@@ -140,7 +144,10 @@ Deno.test("clientip: invalid ranges are refused when configured", () => {
     "example.com/8",
     "1.2.3.4:80",
   ];
+  // Only SP and HTAB are trimmed (RFC 9110 §5.6.3), not U+00A0 and the rest of JS's trim().
+  bad.push("\u00a010.0.0.0/8", "10.0.0.0/8\u00a0", "10.0.0.0/\u00a08", "\u2028::1", "\ufeff::1");
   for (const cidr of bad) assert.throws(() => new TrustedProxies([cidr]), TypeError, cidr);
+  new TrustedProxies(["\t10.0.0.0/8\t", "::1 / 128"]);
   for (const cidr of [" 10.0.0.0/8 ", "::/0", "0.0.0.0/0", "fd00::/128", "1.2.3.4/32"]) {
     new TrustedProxies([cidr]);
   }
@@ -227,6 +234,19 @@ Deno.test("clientip: forwarding headers count only from trusted peers, read righ
     [{ "x-forwarded-for": "[1.2.3.4]" }, "127.0.0.1", "127.0.0.1"],
     [{ "x-forwarded-for": "1:2:3:4:5:6:7:8:9::1" }, "127.0.0.1", "127.0.0.1"],
     [{ "x-forwarded-for": "1.2.3.4 5.6.7.8" }, "127.0.0.1", "127.0.0.1"],
+    // OWS is SP and HTAB (RFC 9110 §5.6.3): other spaces are part of the entry, which is then
+    // no address.
+    [{ "x-forwarded-for": "\u00a01.2.3.4" }, "127.0.0.1", "127.0.0.1"],
+    [{ "x-forwarded-for": "1.2.3.4\u00a0" }, "127.0.0.1", "127.0.0.1"],
+    [{ "x-forwarded-for": "6.6.6.6,\u00a01.2.3.4" }, "127.0.0.1", "127.0.0.1"],
+    [{ "x-forwarded-for": "1.2.3.4,\u00a010.0.0.2" }, "127.0.0.1", "127.0.0.1"],
+    [{ "x-forwarded-for": "\u00851.2.3.4" }, "127.0.0.1", "127.0.0.1"],
+    [{ "x-forwarded-for": "6.6.6.6,\t1.2.3.4 \t, 10.0.0.2" }, "127.0.0.1", "1.2.3.4"],
+    [{ forwarded: "for=\u00a01.2.3.4" }, "127.0.0.1", "127.0.0.1"],
+    [{ forwarded: 'for="\u00a01.2.3.4"' }, "127.0.0.1", "127.0.0.1"],
+    [{ forwarded: "for=1.2.3.4\u00a0" }, "127.0.0.1", "127.0.0.1"],
+    [{ forwarded: "for=6.6.6.6,\tfor=1.2.3.4\t;\tproto=http" }, "127.0.0.1", "1.2.3.4"],
+    [{ forwarded: "f\u00f6r=1.2.3.4" }, "127.0.0.1", "127.0.0.1"], // a name must be a token
     // Forwarded (RFC 7239 §7 examples and friends).
     [{ forwarded: "for=192.0.2.60;proto=http;by=203.0.113.43" }, "127.0.0.1", "192.0.2.60"],
     [{ forwarded: 'for="_gazonk"' }, "127.0.0.1", "_gazonk"],

@@ -342,6 +342,13 @@ Deno.test("Router rejects bad patterns, prefixes and methods when they are regis
   const ok = () => new Response();
   assert.throws(() => router.get("users", ok), /must start with "\/"/);
   assert.throws(() => router.on("BAD METHOD", "/", ok), /not an HTTP method/);
+  // A method is a token (RFC 9110 §9.1), the one grammar the parser uses too.
+  for (const method of ["", "GET\r\n", "G(T", "GÉT", "\u00a0GET", "GET\t", "M\u2028"]) {
+    assert.throws(() => router.on(method, "/", ok), /not an HTTP method/, JSON.stringify(method));
+  }
+  for (const method of ["M-SEARCH", "purge", "X_Y.1", "!#$%&'*+-.^_`|~"]) {
+    router.on(method, "/", ok);
+  }
   assert.throws(() => router.mount("/files/:id", ok), /literal path/);
   assert.throws(() => router.mount("api", ok), /literal path/);
   assert.throws(() => router.get("/(", ok), TypeError);
