@@ -17,7 +17,10 @@ import { rateLimit } from "../handlers/ratelimit.ts";
 import { TrustedProxies } from "../handlers/clientip.ts";
 
 /** Builds the request handler the configuration describes. */
-export async function buildHandler(config: CliConfig): Promise<Handler> {
+export async function buildHandler(
+  config: CliConfig,
+  trusted: TrustedProxies = new TrustedProxies(config.trustedProxies),
+): Promise<Handler> {
   let handler: Handler;
   if (config.app !== undefined) {
     try {
@@ -47,7 +50,7 @@ export async function buildHandler(config: CliConfig): Promise<Handler> {
     handler = rateLimit(handler, {
       rate: config.rateLimit,
       burst: config.rateBurst ?? Math.max(1, Math.ceil(config.rateLimit * 2)),
-      trusted: new TrustedProxies(config.trustedProxies),
+      trusted,
     });
   }
   return handler;
@@ -96,7 +99,8 @@ export interface StartOptions {
 
 /** Starts serving as the configuration says. Throws {@link CliError} with a one-line message. */
 export async function startServer(config: CliConfig, start: StartOptions = {}): Promise<Server> {
-  const handler = await buildHandler(config);
+  const trusted = new TrustedProxies(config.trustedProxies);
+  const handler = await buildHandler(config, trusted);
   const tls = await readTls(config);
   const options: ServeOptions = {
     hostname: config.host,
@@ -112,10 +116,7 @@ export async function startServer(config: CliConfig, start: StartOptions = {}): 
     ...tls,
   };
   if (!config.quiet) {
-    options.onExchange = createAccessLogger({
-      format: config.logFormat,
-      trusted: new TrustedProxies(config.trustedProxies),
-    });
+    options.onExchange = createAccessLogger({ format: config.logFormat, trusted });
   }
   try {
     return serve(options, handler);

@@ -67,7 +67,7 @@ function toPath(specifier: string): string {
   }
   // A scheme, but not a Windows drive letter such as C:\.
   if (/^[a-z][a-z0-9+.-]+:/i.test(specifier) && !isAbsolute(specifier)) {
-    throw new Error(`--app takes a file path or a file: URL, not ${specifier}`);
+    throw new Error(`an app is a file path or a file: URL, not ${specifier}`);
   }
   return resolve(Deno.cwd(), specifier);
 }
