@@ -144,10 +144,10 @@ export interface RateLimitOptions extends RateLimiterOptions {
 
 /**
  * Wraps a handler so each client gets at most `rate` requests per second, with bursts of up
- * to `burst`; past that it answers 429 Too Many Requests with `Retry-After` (seconds) and
- * `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`, without calling the handler.
- * Clients are told apart by `clientAddress` (so behind a trusted proxy, by the forwarded
- * address), IPv6 ones by /64.
+ * to `burst`; past that it answers 429 Too Many Requests with `Retry-After` (seconds, RFC 9110
+ * §10.2.3) and `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`
+ * (draft-ietf-httpapi-ratelimit-headers), without calling the handler. Clients are told apart
+ * by `clientAddress` (so behind a trusted proxy, by the forwarded address), IPv6 ones by /64.
  *
  * @example
  * ```ts

@@ -472,7 +472,10 @@ export class Router {
     return table;
   }
 
-  /** No route for this method: 204 for OPTIONS, 405, or not found. */
+  /**
+   * No route for this method: 204 for OPTIONS, 405, or not found. Both answers carry `Allow`: a
+   * 405 MUST (RFC 9110 §15.5.6), and it is what OPTIONS asks about (RFC 9110 §9.3.7).
+   */
   #unrouted(request: Request, info: ServeHandlerInfo, pathname: string) {
     const allowed = new Set<string>();
     for (const route of this.#routes) {
@@ -698,7 +701,7 @@ function withPath(request: Request, pathname: string): Request {
   return new Request(url, request);
 }
 
-/** HEAD: the headers the GET would send, without the body. */
+/** HEAD: the fields the GET would send, without the body (RFC 9110 §9.3.2). */
 async function withoutBody(pending: Response | Promise<Response>): Promise<Response> {
   const response = await pending;
   if (response.body === null) return response;
