@@ -169,16 +169,31 @@ Deno.test("inflateMessage: a zip bomb stops at the limit (1009) without inflatin
 });
 
 Deno.test("inflateMessage: onData sees the output as it comes and may stop it", async () => {
-  const packed = await deflateMessage(new Uint8Array(1 << 20));
+  // Poorly compressible input, so the payload spans several writes and several output pieces.
+  const noise = new Uint8Array(400_000);
+  let x = 1;
+  for (let i = 0; i < noise.length; i++) x = (x * 1103515245 + 12345) >>> 0, noise[i] = x >>> 24;
+  const packed = await deflateMessage(noise);
   let calls = 0;
   await assert.rejects(
     () =>
-      inflateMessage(packed, 2 << 20, () => {
+      inflateMessage(packed, 1 << 20, () => {
         if (++calls === 2) throw new WebSocketProtocolError(1007, "stop");
       }),
     (e) => e instanceof WebSocketProtocolError && e.code === 1007,
   );
   assert.equal(calls, 2);
+});
+
+Deno.test("inflateMessage: a BFINAL message is decoded twice but handed on once", async () => {
+  const seen: string[] = [];
+  const out = await inflateMessage(
+    fromHex("f3 48 cd c9 c9 07 00 00"),
+    100,
+    (piece) => seen.push(td.decode(piece)),
+  );
+  assert.equal(td.decode(out), "Hello");
+  assert.equal(seen.join(""), "Hello", "each byte once");
 });
 
 // Pins the runtime behaviour the module works around, so an upgrade that changes it is noticed.
