@@ -8,8 +8,10 @@
  * extension parameter in an extension negotiation response" — unconditionally — "By including
  * [it] … a server prevents the peer client from using context takeover"). Without the latter a
  * client may refer back to the previous message's window, which a per-message DecompressionStream
- * cannot see. (Deno 2.9.6 would let one long-lived DecompressionStream keep the window, but then
- * message boundaries and the size limit have to be found inside one endless stream; not done.)
+ * cannot see. (Measured on Deno 2.9.6: one long-lived DecompressionStream does keep the window
+ * across messages, and CompressionStream sync-flushes after every write, so both contexts could be
+ * kept. Not done: the Compression Streams spec promises neither, and message boundaries and the
+ * size limit would then have to be found inside one endless stream.)
  */
 import { protocolError, tooBig } from "./errors.ts";
 import { concat } from "./frame.ts";
