@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { CliError, parseCommandLine } from "../../lib/cli/flags.ts";
-
-const SERVER = new URL("../../server.ts", import.meta.url).pathname;
+import { runServer, spawnServer } from "../_spawn.ts";
 
 // ---- Flag parsing, as a table ---------------------------------------------------------------
 
@@ -161,72 +160,18 @@ for (const [args, message] of BAD) {
 
 // ---- The real process, spawned ---------------------------------------------------------------
 
-/** Runs server.ts to completion and returns its exit code and output. */
-async function run(args: string[], permissions = ["--allow-net", "--allow-read"]) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...permissions, SERVER, ...args],
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-  }).output();
-  return {
-    code: output.code,
-    stdout: new TextDecoder().decode(output.stdout),
-    stderr: new TextDecoder().decode(output.stderr),
-  };
-}
-
-/** Starts server.ts and waits for the URL it prints. */
-async function start(args: string[], permissions = ["--allow-net", "--allow-read"]) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...permissions, SERVER, ...args],
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-  }).spawn();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
-  const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-  let url = "";
-  while (!url) {
-    const { value, done } = await lines.read();
-    if (done) break;
-    seen += value;
-    url = /(https?:\/\/\S+\/)/.exec(seen)?.[1] ?? "";
-  }
-  clearTimeout(timer);
-  assert.ok(url, `the server printed its URL (got: ${seen})`);
-  const stderr = new Response(child.stderr).text();
-  return {
-    url,
-    child,
-    /** SIGTERM, then the exit code, the rest of stdout and all of stderr. */
-    async stop(signal: Deno.Signal = "SIGTERM") {
-      child.kill(signal);
-      let rest = "";
-      for (;;) {
-        const { value, done } = await lines.read();
-        if (done) break;
-        rest += value;
-      }
-      const status = await child.status;
-      return { code: status.code, stdout: seen + rest, stderr: await stderr };
-    },
-  };
-}
-
 Deno.test("cli: --help and --version print and exit 0", async () => {
-  const help = await run(["--help"]);
+  const help = await runServer(["--help"]);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /Usage: server\.ts/);
   assert.match(help.stdout, /--port/);
-  const version = await run(["--version"]);
+  const version = await runServer(["--version"]);
   assert.equal(version.code, 0);
   assert.match(version.stdout, /^tcp-http \d+\.\d+\.\d+/);
 });
 
 Deno.test("cli: a bad flag is one line on stderr and exit code 2", async () => {
-  const result = await run(["--port", "nope"]);
+  const result = await runServer(["--port", "nope"]);
   assert.equal(result.code, 2);
   assert.equal(result.stdout, "");
   assert.equal(result.stderr.trim().split("\n").length, 1);
@@ -234,7 +179,7 @@ Deno.test("cli: a bad flag is one line on stderr and exit code 2", async () => {
 });
 
 Deno.test("cli: port 0 serves the demo site, SIGTERM exits 0", async () => {
-  const server = await start(["--port", "0", "--host", "127.0.0.1"]);
+  const server = await spawnServer(["--port", "0", "--host", "127.0.0.1"]);
   assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
   const home = await fetch(server.url);
   assert.equal(home.status, 200);
@@ -254,7 +199,7 @@ Deno.test("cli: a port in use is one line and a non-zero exit", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   try {
     const port = (listener.addr as Deno.NetAddr).port;
-    const result = await run(["--host", "127.0.0.1", "--port", String(port)]);
+    const result = await runServer(["--host", "127.0.0.1", "--port", String(port)]);
     assert.equal(result.code, 1);
     assert.equal(result.stderr.trim(), `tcp-http: port ${port} on 127.0.0.1 is already in use`);
   } finally {
@@ -263,14 +208,14 @@ Deno.test("cli: a port in use is one line and a non-zero exit", async () => {
 });
 
 Deno.test("cli: missing --allow-net is one line and a non-zero exit", async () => {
-  const result = await run(["--port", "0"], ["--no-prompt"]);
+  const result = await runServer(["--port", "0"], { permissions: ["--no-prompt"] });
   assert.equal(result.code, 1);
   assert.match(result.stderr.trim(), /^tcp-http: no permission to listen on localhost:0/);
   assert.equal(result.stderr.trim().split("\n").length, 1);
 });
 
 Deno.test("cli: a missing directory is one line and exit code 1", async () => {
-  const result = await run(["--port", "0", "/no/such/dir"]);
+  const result = await runServer(["--port", "0", "/no/such/dir"]);
   assert.equal(result.code, 1);
   assert.equal(result.stderr.trim(), "tcp-http: no such directory: /no/such/dir");
 });

@@ -8,7 +8,9 @@ import denoJson from "../../deno.json" with { type: "json" };
 import { main } from "../../lib/cli/main.ts";
 import { announce } from "../../lib/cli/lifecycle.ts";
 import { parseCommandLine, USAGE } from "../../lib/cli/flags.ts";
+import { runServer } from "../_spawn.ts";
 
+/** The repository, as a file: URL (module specifiers are URLs). */
 const ROOT = new URL("../../", import.meta.url);
 
 /** Runs `body` with console.log and console.error captured; returns what each printed. */
@@ -93,16 +95,9 @@ Deno.test("main: announce names what is served and the URL with the bound port",
 });
 
 Deno.test("main: server.ts --version prints the version from deno.json", async () => {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", new URL("server.ts", ROOT).pathname, "--version"],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(output.code, 0);
-  assert.equal(
-    new TextDecoder().decode(output.stdout),
-    `tcp-http ${denoJson.version} (Deno ${Deno.version.deno})\n`,
-  );
+  const result = await runServer(["--version"]);
+  assert.equal(result.code, 0);
+  assert.equal(result.stdout, `tcp-http ${denoJson.version} (Deno ${Deno.version.deno})\n`);
 });
 
 // ---- The module graph ------------------------------------------------------------------------
