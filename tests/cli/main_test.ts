@@ -69,7 +69,7 @@ Deno.test("main: a bad command line is exit 2, a failure to start exit 1, one li
   }
 });
 
-Deno.test("main: announce names what is served and the URL with the bound port", async () => {
+Deno.test("lifecycle: announce names what is served and the URL with the bound port", async () => {
   const addr = (hostname: string, port: number): Deno.NetAddr => ({
     transport: "tcp",
     hostname,
