@@ -6,12 +6,8 @@
  * @module
  */
 
-export {
-  parseRange,
-  serveDir,
-  type ServeDirOptions,
-  serveFile,
-  type ServeFileOptions,
-  smallFileCache,
-} from "./serve.ts";
+export { serveDir, serveFile } from "./serve.ts";
+export type { ServeDirOptions, ServeFileOptions } from "./options.ts";
+export { parseRange } from "./range.ts";
+export { smallFileCache } from "./cache.ts";
 export { contentType, isCompressible } from "./mime.ts";

@@ -11,8 +11,8 @@ import {
   type ServeDirOptions,
   serveFile,
   smallFileCache,
-} from "../../lib/static/serve.ts";
-import { acceptedCodings, refusesIdentity } from "../../lib/static/compress.ts";
+} from "../../lib/static/mod.ts";
+import { acceptedCodings, refusesIdentity } from "../../lib/static/negotiate.ts";
 import { noteArrival, readDelivered, readStarting } from "../../lib/shared/arrival.ts";
 
 // ---- The fixture tree, built once -------------------------------------------------------------
