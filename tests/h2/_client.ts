@@ -48,7 +48,7 @@ export type Out =
   | { type: "PING"; ack: boolean; data: number[] };
 
 export class Client {
-  readonly encoder = new Encoder();
+  readonly encoder = new Encoder({ lowerCaseNames: false }); // to send bad names too
   readonly decoder = new Decoder();
   readonly parser = new FrameParser(2 ** 24 - 1);
   #block: { streamId: number; endStream: boolean; parts: Uint8Array[] } | null = null;

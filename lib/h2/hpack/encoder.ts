@@ -51,12 +51,15 @@ export interface EncoderOptions {
   huffman?: "auto" | "always" | "never";
   /** Our own cap on the dynamic table, whatever the peer allows (default 4096). */
   maxTableSize?: number;
+  /** Lower-case names before encoding (default true; RFC 9113 §8.2.1 needs lower case). */
+  lowerCaseNames?: boolean;
 }
 
 export class Encoder {
   readonly table: DynamicTable;
   readonly #huffman: "auto" | "always" | "never";
   readonly #ownMax: number;
+  readonly #lower: boolean;
   /** Name → value → absolute entry number in the dynamic table. */
   readonly #dynFields = new Map<string, Map<string, number>>();
   /** Name → absolute number of the newest entry with that name. */
@@ -71,6 +74,7 @@ export class Encoder {
   constructor(options: EncoderOptions = {}) {
     this.#huffman = options.huffman ?? "auto";
     this.#ownMax = options.maxTableSize ?? 4096;
+    this.#lower = options.lowerCaseNames ?? true;
     this.table = new DynamicTable(Math.min(4096, this.#ownMax));
     this.table.onEvict = (name, value, id) => {
       const values = this.#dynFields.get(name);
@@ -116,7 +120,7 @@ export class Encoder {
       w.bytes(cached);
       return;
     }
-    if (hasUpper(name)) name = name.toLowerCase(); // §8.2.1: upper case is malformed in h2
+    if (this.#lower && hasUpper(name)) name = name.toLowerCase(); // §8.2.1: upper case is malformed in h2
     const full = STATIC_FIELD_INDEX.get(name)?.get(value);
     if (full !== undefined) {
       writeInt(w, 0x80, 7, full);
