@@ -6,6 +6,7 @@
  */
 
 import { parseHttpDate } from "../h1/date.ts";
+import { trimOws } from "../h1/grammar.ts";
 
 interface Validators {
   info: Deno.FileInfo;
@@ -63,14 +64,14 @@ export function evaluatePreconditions(
   if (ifMatch !== null) {
     if (!matches(ifMatch, etag, true)) return 412;
   } else {
-    const since = parseHttpDate(h.get("if-unmodified-since"));
+    const since = httpDate(h.get("if-unmodified-since"));
     if (since !== null && seconds > since) return 412;
   }
   const ifNoneMatch = h.get("if-none-match");
   if (ifNoneMatch !== null) {
     if (matches(ifNoneMatch, etag, false)) return 304;
   } else {
-    const since = parseHttpDate(h.get("if-modified-since"));
+    const since = httpDate(h.get("if-modified-since"));
     if (since !== null && seconds <= since) return 304;
   }
   return null;
@@ -81,10 +82,10 @@ export function evaluatePreconditions(
  * (If-Match) never matches a weak tag, weak comparison (If-None-Match) ignores `W/` (§8.8.3.2).
  */
 function matches(list: string, etag: string | null, strong: boolean): boolean {
-  if (list.trim() === "*") return true;
+  if (trimOws(list) === "*") return true;
   if (etag === null) return false;
   for (const element of list.split(",")) {
-    let tag = element.trim();
+    let tag = trimOws(element);
     if (tag.startsWith("W/")) {
       if (strong) continue;
       tag = tag.slice(2);
@@ -102,8 +103,20 @@ export function rangeApplies(request: Request, etag: string | null, mtime: Date)
   if (!request.headers.has("range")) return false;
   const ifRange = request.headers.get("if-range");
   if (ifRange === null) return true;
-  const value = ifRange.trim();
+  const value = trimOws(ifRange);
   if (value.startsWith('"')) return value === etag;
   if (value.startsWith("W/")) return false;
-  return parseHttpDate(value) === Math.floor(mtime.getTime() / 1000);
+  return httpDate(value) === Math.floor(mtime.getTime() / 1000);
+}
+
+/**
+ * An HTTP-date field value in seconds, or null when absent or invalid (the condition is then
+ * ignored). Only SP and HTAB may surround it (OWS, §5.6.3); `parseHttpDate` trims with
+ * `String.prototype.trim`, which also strips U+00A0 and the like, so a value with those at
+ * either end is refused here.
+ */
+function httpDate(value: string | null): number | null {
+  if (value === null) return null;
+  const text = trimOws(value);
+  return text.trim() === text ? parseHttpDate(text) : null;
 }

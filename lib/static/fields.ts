@@ -7,6 +7,7 @@
  * @module
  */
 
+import { isToken, trimOws } from "../h1/grammar.ts";
 import type { FileOptions } from "./options.ts";
 
 /** Header fields by lower-case name, as a response's init takes them. */
@@ -73,12 +74,17 @@ export const finished = new WeakSet<Response>();
 
 /**
  * A CORS preflight's answer: the methods, and the request headers allowed, which are the ones
- * always needed plus whatever the request asked for.
+ * always needed plus each field name the request asked for (`Access-Control-Request-Headers`,
+ * a list of tokens; anything else in it is left out).
  */
 export function preflightFields(request: Request): Fields {
   const allowed = new Set(ALWAYS_ALLOWED);
-  for (const name of (request.headers.get("access-control-request-headers") ?? "").split(",")) {
-    if (name.trim()) allowed.add(name.trim().toLowerCase());
+  const asked = request.headers.get("access-control-request-headers");
+  if (asked !== null) {
+    for (const element of asked.split(",")) {
+      const name = trimOws(element);
+      if (isToken(name)) allowed.add(name.toLowerCase());
+    }
   }
   return {
     "access-control-allow-origin": "*",

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { trimOws } from "../h1/grammar.ts";
 import { SMALL_FILE } from "./cache.ts";
 import { BROTLI_STREAMS, type Coding } from "./compress.ts";
 import { allowed, type Guard } from "./paths.ts";
@@ -18,9 +19,12 @@ const COMPRESS_MIN = 1024;
 /** Preference among equally weighted codings: brotli is smaller, gzip understood everywhere. */
 const PREFERENCE: readonly Coding[] = ["br", "gzip"];
 
-/** A list element's name and parameters, split on ";", trimmed and lower-cased. */
+/**
+ * A list element's name and parameters, split on ";" with OWS trimmed (§5.6.3: SP and HTAB
+ * only) and lower-cased.
+ */
 function element(text: string): string[] {
-  return text.split(";").map((s) => s.trim().toLowerCase());
+  return text.split(";").map((s) => trimOws(s).toLowerCase());
 }
 
 /**
@@ -46,7 +50,7 @@ export function acceptedCodings(header: string | null): Coding[] {
     const name = raw === "x-gzip" ? "gzip" : raw; // the same coding (RFC 9110 §8.4.1.3)
     let q = 1;
     for (const param of params) {
-      const [key, value = ""] = param.split("=").map((s) => s.trim());
+      const [key, value = ""] = param.split("=").map(trimOws);
       // qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ) (RFC 9110 §12.4.2); a
       // malformed one counts as 0, the safe reading.
       if (key === "q") q = /^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$/.test(value) ? Number(value) : 0;
@@ -81,16 +85,26 @@ export function refusesIdentity(header: string | null): boolean {
   let star: boolean | undefined;
   for (const text of header.split(",")) {
     const [name, ...params] = element(text);
-    const zero = params.some((p) => /^q\s*=\s*0(?:\.0{0,3})?$/.test(p));
+    const zero = params.some((p) => /^q[ \t]*=[ \t]*0(?:\.0{0,3})?$/.test(p));
     if (name === "identity") return zero;
     if (name === "*") star ??= zero;
   }
   return star === true;
 }
 
-/** Whether `Accept` takes HTML, as a browser navigation's does (not a script's or image's). */
+/**
+ * Whether `Accept` takes HTML (`text/html` as one of its media ranges, parameters aside), as a
+ * browser navigation's does and a script's, image's or fetch's does not (RFC 9110 §12.5.1).
+ */
 export function acceptsHtml(request: Request): boolean {
-  return /\btext\/html\b/i.test(request.headers.get("accept") ?? "");
+  const accept = request.headers.get("accept");
+  if (accept === null) return false;
+  for (const text of accept.split(",")) {
+    const semicolon = text.indexOf(";");
+    const range = trimOws(semicolon < 0 ? text : text.slice(0, semicolon));
+    if (range.toLowerCase() === "text/html") return true;
+  }
+  return false;
 }
 
 /** What is sent for a file: the file itself, a precompressed sibling, or either compressed now. */

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { trimOws } from "../h1/grammar.ts";
 import { FileShrank, fileSource } from "../shared/file_body.ts";
 
 /** More ranges than this in one request and the whole file is sent instead (§14.2 allows it). */
@@ -20,7 +21,8 @@ const encoder = new TextEncoder();
  * Null means "ignore the header and send the whole file" (§14.2): bad syntax, another unit, or
  * more than 16 ranges. "unsatisfiable" (416) means no range overlaps the file. A range covering
  * the whole file is still a range: media players (Safari first of all) probe with `bytes=0-` and
- * want a 206.
+ * want a 206. Whitespace is SP and HTAB only (OWS, §5.6.3), around the list's elements and the
+ * `=`; anything else makes the header invalid.
  *
  * @example
  * ```ts
@@ -36,9 +38,16 @@ export function parseRange(
   header: string,
   size: number,
 ): [number, number][] | null | "unsatisfiable" {
-  const m = /^\s*bytes\s*=\s*(.+)$/i.exec(header);
-  if (!m) return null;
-  const specs = m[1].split(",").map((s) => s.trim()).filter((s) => s !== "");
+  const equals = header.indexOf("=");
+  if (equals < 0) return null;
+  // The unit is a token compared case-insensitively (§14.1); only "bytes" is ours.
+  if (trimOws(header.slice(0, equals)).toLowerCase() !== "bytes") return null;
+  // range-set = 1#range-spec: OWS around each element, empty elements skipped (§5.6.1).
+  const specs: string[] = [];
+  for (const element of header.slice(equals + 1).split(",")) {
+    const spec = trimOws(element);
+    if (spec !== "") specs.push(spec);
+  }
   if (specs.length === 0 || specs.length > MAX_RANGES) return null;
   const ranges: [number, number][] = [];
   for (const spec of specs) {

@@ -97,3 +97,37 @@ test("static: If-Range decides between the range and the whole file", async () =
     assert.equal(result.text, status === 206 ? "01" : digits);
   }
 });
+
+test("static: validators and dates surrounded by anything but SP and HTAB do not match", async () => {
+  const { response } = await fetchDir("/digits.txt");
+  const etag = response.headers.get("etag")!;
+  const lastModified = response.headers.get("last-modified")!;
+  const earlier = new Date(Date.parse(lastModified) - 60_000).toUTCString();
+  const nbsp = "\u00a0"; // a latin1 byte, so a request can carry it; trim() would take it for OWS
+  const cases: [HeadersInit, number][] = [
+    // OWS (SP, HTAB) around list elements is read as before.
+    [{ "if-none-match": `"other",\t${etag}` }, 304],
+    [{ "if-none-match": `${etag} , "other"` }, 304],
+    [{ "if-match": `"other",\t${etag}` }, 200],
+    // Anything else is part of the element, which then is no entity-tag we sent.
+    [{ "if-none-match": `${nbsp}${etag}` }, 200],
+    [{ "if-none-match": `${etag}${nbsp}` }, 200],
+    [{ "if-none-match": `"other",${nbsp}${etag}` }, 200],
+    [{ "if-none-match": `${nbsp}*` }, 200],
+    [{ "if-match": `${nbsp}${etag}` }, 412],
+    [{ "if-match": `${nbsp}*` }, 412],
+    // And a date with it is no HTTP-date: the condition is ignored.
+    [{ "if-modified-since": `${nbsp}${lastModified}` }, 200],
+    [{ "if-modified-since": `${lastModified}${nbsp}` }, 200],
+    [{ "if-unmodified-since": `${nbsp}${earlier}` }, 200],
+    [{ "if-unmodified-since": `${earlier}${nbsp}` }, 200],
+    // If-Range: a validator that does not match means the whole file.
+    [{ range: "bytes=0-1", "if-range": `${nbsp}${etag}` }, 200],
+    [{ range: "bytes=0-1", "if-range": `${nbsp}${lastModified}` }, 200],
+    [{ range: "bytes=0-1", "if-range": etag }, 206],
+  ];
+  for (const [headers, status] of cases) {
+    const result = await fetchDir("/digits.txt", headers);
+    assert.equal(result.response.status, status, JSON.stringify(headers));
+  }
+});

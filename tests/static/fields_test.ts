@@ -4,6 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { type ServeDirOptions, serveFile } from "../../lib/static/mod.ts";
+import { decorate, decorateResponse, preflightFields } from "../../lib/static/fields.ts";
+import type { FileOptions } from "../../lib/static/options.ts";
 import { css, fetchDir, get, opts, root, test } from "./_fixture.ts";
 
 test("static: a cached file's GET has its HEAD's fields, whatever the options", async () => {
@@ -107,4 +109,64 @@ test("static: extra headers on every response, and cache-control on files", asyn
     "if-none-match": file.response.headers.get("etag")!,
   }, options);
   assert.equal(notModified.response.headers.get("cache-control"), "public, max-age=60");
+});
+
+test("static: decorate gives a field record and a response's Headers the same fields", () => {
+  const user: [string, string][] = [["X-Frame-Options", "DENY"], ["Vary", "Origin"]];
+  const variants: [string, FileOptions][] = [
+    ["none", {}],
+    ["cors", { cors: true }],
+    ["headers", { headers: user }],
+    ["cors and headers", { cors: true, headers: user }],
+    ["a header over nosniff", { headers: [["X-Content-Type-Options", "other"]] }],
+    ["a header over CORS", { cors: true, headers: [["Access-Control-Allow-Origin", "x"]] }],
+  ];
+  for (const [name, options] of variants) {
+    for (const decorated of [true, false]) {
+      for (const method of ["GET", "HEAD", "OPTIONS"]) {
+        const what = `${name}, decorated ${decorated}, ${method}`;
+        const record = decorate({}, options, decorated, method);
+        const response = decorateResponse(new Response(null), options, decorated, method);
+        const sorted = Object.entries(record).sort(([a], [b]) => a < b ? -1 : 1);
+        assert.deepEqual([...response.headers], sorted, what);
+      }
+    }
+  }
+  // What each adds, in the order the user's headers win.
+  assert.deepEqual(decorate({}, { cors: true, headers: user }, true, "OPTIONS"), {
+    "x-content-type-options": "nosniff",
+    "access-control-allow-origin": "*",
+    "access-control-expose-headers":
+      "Content-Length, Content-Range, Content-Encoding, ETag, Accept-Ranges, Last-Modified",
+    "vary": "Origin",
+    "x-frame-options": "DENY",
+  });
+  assert.deepEqual(
+    decorate({ vary: "Accept-Encoding" }, { cors: true }, true, "OPTIONS").vary,
+    "Accept-Encoding, Access-Control-Request-Headers",
+  );
+  assert.deepEqual(decorate({}, { cors: true, headers: user }, false, "GET"), {
+    "x-frame-options": "DENY",
+    "vary": "Origin",
+  });
+});
+
+test("static: a preflight allows the field names it asked for, tokens only, OWS being SP and HTAB", () => {
+  const asked = (value: string) =>
+    preflightFields(
+      new Request("http://localhost/", { headers: { "access-control-request-headers": value } }),
+    )["access-control-allow-headers"].split(", ");
+  const always = ["range", "authorization", "content-type", "if-none-match"];
+  const cases: [string, string[]][] = [
+    ["x-a", ["x-a"]],
+    ["X-A,\tx-b ,, x-c", ["x-a", "x-b", "x-c"]],
+    ["range, x-a", ["x-a"]], // no duplicates
+    ["\u00a0x-a, x-b", ["x-b"]], // U+00A0 is no OWS, and no tchar
+    ["x-a\u00a0", []],
+    ["x a, x-b", ["x-b"]],
+    ["x-a;b, (x), x-b", ["x-b"]],
+  ];
+  for (const [value, extra] of cases) {
+    assert.deepEqual(asked(value), [...always, ...extra], JSON.stringify(value));
+  }
 });

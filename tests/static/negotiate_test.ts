@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { serveDir } from "../../lib/static/mod.ts";
-import { acceptedCodings, refusesIdentity } from "../../lib/static/negotiate.ts";
+import { acceptedCodings, acceptsHtml, refusesIdentity } from "../../lib/static/negotiate.ts";
 import { css, decompress, fetchDir, get, opts, root, smallCss, test } from "./_fixture.ts";
 
 // ---- Content codings --------------------------------------------------------------------------
@@ -48,6 +48,56 @@ test("static: acceptedCodings and refusesIdentity read q-values", () => {
   ];
   for (const [header, expected] of refusals) {
     assert.equal(refusesIdentity(header), expected, String(header));
+  }
+});
+
+test("static: Accept-Encoding and Accept: whitespace is SP and HTAB only (RFC 9110 §5.6.3)", () => {
+  const nbsp = "\u00a0"; // a latin1 byte a request can carry; trim() would take it for OWS
+  const codings: [string, string[]][] = [
+    ["br,\tgzip", ["br", "gzip"]],
+    ["gzip ; q = 0.5, br", ["br", "gzip"]],
+    [`${nbsp}gzip`, []],
+    [`gzip${nbsp}`, []],
+    [`${nbsp}br, gzip`, ["gzip"]],
+    [`gzip;q=${nbsp}0.5`, []], // not a qvalue: read as 0
+    [`gzip;${nbsp}q=0, br`, ["br", "gzip"]], // not a q parameter: gzip keeps q=1
+  ];
+  for (const [header, expected] of codings) {
+    assert.deepEqual(acceptedCodings(header), expected, JSON.stringify(header));
+  }
+  const refusals: [string, boolean][] = [
+    ["gzip, identity; q = 0", true],
+    ["gzip,\tidentity;\tq=0", true],
+    [`gzip, identity;q=0${nbsp}`, false],
+    [`gzip, ${nbsp}identity;q=0`, false],
+    [`gzip, identity;q${nbsp}=0`, false],
+    [`gzip, *;q=${nbsp}0`, false],
+  ];
+  for (const [header, expected] of refusals) {
+    assert.equal(refusesIdentity(header), expected, JSON.stringify(header));
+  }
+  // Accept: text/html as a media range of its own, parameters aside (§12.5.1).
+  const accepts: [string | null, boolean][] = [
+    ["text/html", true],
+    ["TEXT/HTML", true],
+    ["text/html,application/xhtml+xml,*/*;q=0.8", true],
+    ["application/xml, text/html ;level=1", true],
+    ["application/json,\ttext/html", true],
+    [null, false],
+    ["*/*", false],
+    ["application/json", false],
+    ["image/avif,image/webp,*/*", false],
+    [`${nbsp}text/html`, false],
+    [`text/html${nbsp}`, false],
+    ["text/html-fragment", false], // another type, which the old \b-regex took for text/html
+    ["application/text/html", false],
+  ];
+  for (const [accept, expected] of accepts) {
+    const request = new Request(
+      "http://localhost/",
+      accept === null ? {} : { headers: { accept } },
+    );
+    assert.equal(acceptsHtml(request), expected, JSON.stringify(accept));
   }
 });
 

@@ -145,3 +145,40 @@ test("static: several ranges → multipart/byteranges with exact Content-Length"
   await reader.read();
   await reader.cancel();
 });
+
+test("static: parseRange: whitespace is SP and HTAB only (RFC 9110 §5.6.3)", () => {
+  const size = 1000;
+  const cases: [string, ReturnType<typeof parseRange>][] = [
+    // OWS around the elements and the "=" is read as before.
+    [" bytes=0-1", [[0, 1]]],
+    ["\tbytes=0-1", [[0, 1]]],
+    ["bytes = 0-1", [[0, 1]]],
+    ["bytes=\t0-1 ", [[0, 1]]],
+    ["bytes=0-1 ,\t5-6", [[0, 1], [5, 6]]],
+    ["bytes=0-1, ,\t,5-6", [[0, 1], [5, 6]]], // empty elements are skipped (§5.6.1)
+    // What String.prototype.trim and \s also take for whitespace is not: the header is invalid.
+    ["\u00a0bytes=0-1", null], // NO-BREAK SPACE, a latin1 byte a request can carry
+    ["bytes\u00a0=0-1", null],
+    ["bytes=\u00a00-1", null],
+    ["bytes=0-1\u00a0", null],
+    ["bytes=0-1,\u00a05-6", null],
+    ["\u000bbytes=0-1", null], // VT
+    ["bytes=\f0-1", null], // FF
+    ["bytes=\ufeff0-1", null], // BOM
+    ["bytes=\u30000-1", null], // IDEOGRAPHIC SPACE
+    ["bytes=0-1\u2028", null], // LINE SEPARATOR
+  ];
+  for (const [header, expected] of cases) {
+    assert.deepEqual(parseRange(header, size), expected, JSON.stringify(header));
+  }
+});
+
+test("static: a Range with a leading U+00A0 is not a range: the whole file, 200", async () => {
+  for (const range of ["\u00a0bytes=0-1", "bytes=\u00a00-1", "bytes=0-1,\u00a05-6"]) {
+    const { response, text } = await fetchDir("/digits.txt", { range });
+    assert.equal(response.status, 200, JSON.stringify(range));
+    assert.equal(text, digits);
+  }
+  const tab = await fetchDir("/digits.txt", { range: "bytes=0-1,\t5-6" });
+  assert.equal(tab.response.status, 206, "HTAB is OWS");
+});
