@@ -185,6 +185,8 @@ export class H2ServerConnection {
   readonly #encoder: Encoder;
   readonly #streams = new Map<number, H2Stream>();
   readonly #closed = new Map<number, Closed>();
+  readonly #closedRing: Uint32Array;
+  #closedAt = 0;
   #events: H2Event[] = [];
   #state = State.Preface;
   #prefaceAt = 0;
@@ -237,6 +239,7 @@ export class H2ServerConnection {
       throw new RangeError("window sizes must be at most 2^31-1");
     }
     this.#settings = s;
+    this.#closedRing = new Uint32Array(Math.max(1, s.rememberClosed));
     this.#parser = new FrameParser(s.maxFrameSize);
     this.#decoder = new Decoder(s.headerTableSize);
     this.#encoder = new Encoder({ maxTableSize: s.encoderTableSize });
@@ -450,7 +453,10 @@ export class H2ServerConnection {
       throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `stream id ${id} not increasing`);
     }
     this.#lastStreamId = id;
-    if (this.#goAwaySent && id > this.#goAwayLastId) return; // §6.8: not to be processed
+    if (this.#goAwaySent && id > this.#goAwayLastId) {
+      this.#remember(id, Closed.Local); // §6.8: not processed; its later frames are ignored too
+      return;
+    }
     if (prio !== null && prio.dependency === id) {
       throw new StreamError(id, ErrorCode.PROTOCOL_ERROR, "depends on itself"); // §5.3.1
     }
@@ -858,10 +864,13 @@ export class H2ServerConnection {
   }
 
   #remember(id: number, why: Closed): void {
+    // A ring of the last N ids decides which to forget, without iterating the map.
+    const ring = this.#closedRing;
+    const old = ring[this.#closedAt];
+    if (old !== 0) this.#closed.delete(old);
+    ring[this.#closedAt] = id;
+    this.#closedAt = (this.#closedAt + 1) % ring.length;
     this.#closed.set(id, why);
-    if (this.#closed.size > this.#settings.rememberClosed) {
-      this.#closed.delete(this.#closed.keys().next().value!);
-    }
   }
 
   #streamError(e: StreamError): void {

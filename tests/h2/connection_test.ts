@@ -622,7 +622,9 @@ Deno.test("GOAWAY out: in-flight streams finish, later ones are ignored, then cl
     code: 0,
     debug: "",
   }]);
-  assert.deepEqual(server.receive(client.headers(3, GET, { endStream: true })), []);
+  assert.deepEqual(server.receive(client.headers(3, GET)), []);
+  assert.deepEqual(server.receive(client.data(3, "late", true)), []);
+  assert.deepEqual(client.read(server.takeOutput()), [], "ignored, not reset");
   assert.equal(server.closed, false);
   server.respond(1, 200, [], true);
   assert.equal(server.closed, true);

@@ -12,8 +12,9 @@
  *   indexing" (§6.2.1) when the entry fits in a quarter of the table, so the second
  *   response on a connection sends them as one octet each.
  * Strings are Huffman-coded when that is shorter (§5.2). Encodings that do not touch the
- * dynamic table are cached per name and value (a bounded map), so the usual responses cost
- * a few map lookups and a copy.
+ * dynamic table are cached per name and value (a bounded map), and fields already in the
+ * dynamic table are found by name and value, so the usual responses cost a few map lookups
+ * and copies. Secrets are never cached.
  *
  * @module
  */
@@ -115,10 +116,19 @@ export class Encoder {
 
   /** Encodes one field; `indexing` overrides the policy above (tests, special cases). */
   field(w: ByteWriter, name: string, value: string, indexing?: Indexing): void {
-    const cached = indexing === undefined ? this.#cache.get(name)?.get(value) : undefined;
-    if (cached !== undefined) {
-      w.bytes(cached);
-      return;
+    if (indexing === undefined) {
+      // The usual response fields end here: a stateless encoding seen before, or an entry
+      // already in the dynamic table (table names are lower case, so a raw hit is a hit).
+      const cached = this.#cache.get(name)?.get(value);
+      if (cached !== undefined) {
+        w.bytes(cached);
+        return;
+      }
+      const id = this.#dynFields.get(name)?.get(value);
+      if (id !== undefined) {
+        writeInt(w, 0x80, 7, this.#index(id));
+        return;
+      }
     }
     if (this.#lower && hasUpper(name)) name = name.toLowerCase(); // §8.2.1: upper case is malformed in h2
     const full = STATIC_FIELD_INDEX.get(name)?.get(value);
@@ -159,8 +169,9 @@ export class Encoder {
         values.set(value, id);
         this.#dynNames.set(name, id);
       }
-    } else if (nameIndex <= STATIC_LENGTH && !VOLATILE.has(name) && !SENSITIVE.has(name)) {
-      // Stateless: the same bytes every time (a dynamic name index would not be).
+    } else if (nameIndex <= STATIC_LENGTH && value.length <= 128 && !SENSITIVE.has(name)) {
+      // Stateless: the same bytes every time (a dynamic name index would not be). Volatile
+      // values (content-length, etag) repeat per resource; the cache's bound caps the churn.
       this.#remember(name, value, w.buf.slice(start, w.length));
     }
   }
