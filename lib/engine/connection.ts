@@ -3,10 +3,11 @@
  * the response, finish the request body, decide whether to reuse the connection, repeat. Every
  * wire error ends in one place, {@link Connection.serve}'s catch.
  *
- * Pipelined requests are answered in order. Responses are queued in an output buffer and sent
- * when the loop would otherwise wait (for more request bytes, or for an async handler), so a
- * batch of pipelined requests costs one `write`. At most one write is in flight, and the loop
- * does not wait for it before reading again.
+ * The parts: {@link Input} holds the bytes read, {@link Output} queues and writes the response
+ * bytes (a batch of pipelined responses costs one write), {@link RequestBody} streams a request
+ * body to the handler, and one {@link BodyWriter} per response puts its body on the wire in the
+ * framing chosen for it (lib/h1/response_head.ts). A response that switches protocols hands the
+ * connection over (lib/shared/handover.ts).
  *
  * Deno connections have no deadlines, so a connection publishes when its current wait must end
  * ({@link Connection.expired}) and the server's reaper closes it if that passes.
@@ -17,19 +18,33 @@
  * @module
  */
 
-import { CONNECTION_MANAGED, responseHasBody, STATUS_TEXT } from "../h1/response_head.ts";
-import { encodeLatin1Into } from "../h1/grammar.ts";
 import { HttpError, type Limits } from "../h1/errors.ts";
 import { type RequestHead, RequestHeadParser } from "../h1/request_head.ts";
-import { ChunkedDecoder } from "../h1/chunked.ts";
-import { dateValue, httpDate } from "../h1/date.ts";
+import {
+  chooseFraming,
+  connectionField,
+  type HandlerFields,
+  headStart,
+  plainResponse,
+  readHandlerFields,
+  responseHasBody,
+  sharedHeadStart,
+  STATUS_TEXT,
+} from "../h1/response_head.ts";
+import type { ExchangeRecord, Handler } from "../shared/types.ts";
 import { hostPort } from "../shared/address.ts";
-import type { ExchangeRecord, Handler, ServeHandlerInfo } from "../shared/types.ts";
-import { responseFields, staticBody } from "../fastpath/response.ts";
-import { type Arrival, noteArrival, readDelivered, readStarting } from "../shared/arrival.ts";
-import { claimFile, sendFileBody } from "./send_file.ts";
+import { noteArrival } from "../shared/arrival.ts";
 import type { ClaimedFile } from "../shared/file_body.ts";
+import { SwitchingProtocols } from "../shared/handover.ts";
+import { responseFields, SharedFields, staticBody } from "../fastpath/response.ts";
 import { absoluteFormUrl, createRequest, originFormUrl } from "../fastpath/request.ts";
+import { type BodyWriter, bodyWriter } from "./body_writer.ts";
+import { internalError, isConnectionGone, PeerClosed, UnsentBody } from "./errors.ts";
+import { ExchangeInfo } from "./exchange_info.ts";
+import { Input } from "./input.ts";
+import { COPY_LIMIT, OUT_HIGH_WATER, Output } from "./output.ts";
+import { type BodyWire, RequestBody } from "./request_body.ts";
+import { claimFile, sendFileBody } from "./send_file.ts";
 
 /** Time limits in milliseconds. */
 export interface Timeouts {
@@ -61,28 +76,13 @@ export interface ConnectionConfig {
   onExchange?: (record: ExchangeRecord) => void;
 }
 
-/** Body bytes read per `conn.read` when a body is not already buffered. */
-const BODY_READ_SIZE = 64 * 1024;
-/**
- * The read buffer a connection waits for its next request in: what an idle connection holds.
- * Most heads (and wrk's 16 pipelined GETs) fit; if not, the rest goes to the working buffer.
- */
-const IDLE_BUFFER_SIZE = 1024;
-/** The working read buffer, for heads and chunked bodies; it grows up to the head limit. */
-const READ_BUFFER_SIZE = 4 * 1024;
-/**
- * Initial output buffer; it grows for larger responses. Small, because an idle connection keeps
- * it until the reaper's next pass (and its memory stays resident after).
- */
-const OUT_BUFFER_SIZE = 1024;
-/** Queued response bytes that trigger a write even if more pipelined requests wait. */
-const OUT_HIGH_WATER = 64 * 1024;
-/** Chunks larger than this are written directly instead of being copied into the queue. */
-const COPY_LIMIT = 16 * 1024;
-/** Queued response text is encoded into the output buffer once it reaches this length. */
-const TEXT_BATCH = 4 * 1024;
-/** Text up to this long is encoded by a loop rather than by a call into the runtime. */
-const SHORT_TEXT = 64;
+/** How long, and how much, to read and discard after an error response before closing. */
+const LINGER_MS = 500;
+const LINGER_BYTES = 64 * 1024;
+
+const encoder = new TextEncoder();
+const CONTINUE = encoder.encode("HTTP/1.1 100 Continue\r\n\r\n");
+
 /** Text that is the same in UTF-8 and ISO-8859-1: nothing above U+007F. */
 const ASCII = /^[^\u0080-\uffff]*$/;
 /** The last short text found to be ASCII: handlers tend to answer with the same text. */
@@ -92,132 +92,6 @@ function isAscii(text: string): boolean {
   if (!ASCII.test(text)) return false;
   if (text.length <= 256) lastAscii = text;
   return true;
-}
-/** How long, and how much, to read and discard after an error response before closing. */
-const LINGER_MS = 500;
-const LINGER_BYTES = 64 * 1024;
-
-const encoder = new TextEncoder();
-const CRLF = encoder.encode("\r\n");
-const LAST_CHUNK = encoder.encode("0\r\n\r\n");
-const CONTINUE = encoder.encode("HTTP/1.1 100 Continue\r\n\r\n");
-
-/**
- * Buffers of closed connections, kept for new ones. Allocating an ArrayBuffer costs about a
- * microsecond, and more garbage collection after: with these pooled, a new connection per request
- * took ~15% less CPU. Go's net/http pools its per-connection bufio readers and writers likewise.
- */
-class BufferPool {
-  readonly #size: number;
-  readonly #max: number;
-  readonly #free: Uint8Array[] = [];
-
-  constructor(size: number, max: number) {
-    this.#size = size;
-    this.#max = max;
-  }
-
-  take(): Uint8Array {
-    return this.#free.pop() ?? new Uint8Array(this.#size);
-  }
-
-  /** Only when nothing can still read into it or write from it. */
-  give(buffer: Uint8Array | null): void {
-    if (buffer === null || buffer.length !== this.#size || this.#free.length >= this.#max) return;
-    // Only [start, end) of a read buffer and [0, length) of output are ever used, so stale bytes
-    // could not leak to the next connection; zeroing makes sure of it for a few nanoseconds.
-    this.#free.push(buffer.fill(0));
-  }
-}
-
-const idleBuffers = new BufferPool(IDLE_BUFFER_SIZE, 256);
-const outBuffers = new BufferPool(OUT_BUFFER_SIZE, 256);
-
-/** What a head's start depends on, and its bytes. */
-interface PrefixKey {
-  fields: ResponseHead;
-  status: number;
-  reason: string;
-  /** The connection field: none, keep-alive (HTTP/1.0) or close. */
-  connection: 0 | 1 | 2;
-  server: string | null;
-  /** The Date it holds: the entry is good for that second only. */
-  date: string;
-}
-
-/** A head's start, as text and as bytes. */
-interface Prefix {
-  text: string;
-  bytes: Uint8Array;
-}
-
-/** The last few heads' starts, replaced in turn. */
-const prefixes: (PrefixKey & Prefix)[] = [];
-const PREFIXES = 8;
-let nextPrefix = 0;
-
-function findPrefix(
-  fields: ResponseHead,
-  status: number,
-  reason: string,
-  connection: 0 | 1 | 2,
-  server: string | null,
-): Prefix | null {
-  const date = httpDate(Date.now());
-  for (let i = 0; i < prefixes.length; i++) {
-    const p = prefixes[i];
-    if (
-      p.fields === fields && p.status === status && p.date === date && p.reason === reason &&
-      p.connection === connection && p.server === server
-    ) return p;
-  }
-  return null;
-}
-
-function keepPrefix(key: PrefixKey, text: string): Prefix {
-  const bytes = new Uint8Array(text.length);
-  encodeLatin1Into(text, bytes, 0);
-  const prefix = { ...key, text, bytes };
-  prefixes[nextPrefix] = prefix;
-  nextPrefix = (nextPrefix + 1) % PREFIXES;
-  return prefix;
-}
-
-/** Errors that only mean the peer went away or the connection was closed under us. */
-function isConnectionGone(error: unknown): boolean {
-  return error instanceof Deno.errors.BadResource ||
-    error instanceof Deno.errors.ConnectionReset ||
-    error instanceof Deno.errors.ConnectionAborted ||
-    error instanceof Deno.errors.BrokenPipe ||
-    error instanceof Deno.errors.NotConnected ||
-    error instanceof Deno.errors.UnexpectedEof ||
-    error instanceof Deno.errors.Interrupted ||
-    // A TLS handshake the client failed (plain HTTP on the HTTPS port, an untrusted cert).
-    error instanceof Deno.errors.InvalidData ||
-    error instanceof PeerClosed;
-}
-
-/** A response body failed before any of the response was sent. */
-class UnsentBody extends Error {
-  constructor(cause: unknown) {
-    super("the response body failed before it was sent", { cause });
-    this.name = "UnsentBody";
-  }
-}
-
-function internalError(): Response {
-  return new Response("Internal Server Error\n", {
-    status: 500,
-    headers: { "content-type": "text/plain; charset=utf-8" },
-  });
-}
-
-/** The peer closed its side in the middle of a message. */
-class PeerClosed extends Error {
-  constructor(what: string) {
-    super(`connection closed ${what}`);
-    this.name = "PeerClosed";
-  }
 }
 
 const PENDING = Symbol("pending");
@@ -232,21 +106,7 @@ function soon<T>(promise: Promise<T>, turns: number): Promise<T | typeof PENDING
   return Promise.race([promise, marker]);
 }
 
-/** The state of one request body as it is read. */
-interface BodyState {
-  /** Bytes left for a Content-Length body. */
-  remaining: number;
-  decoder: ChunkedDecoder | null;
-  done: boolean;
-  /** 100 Continue was sent, or was never asked for. */
-  continued: boolean;
-  /** A read is in flight through the stream. */
-  pulling: boolean;
-  /** The exchange is over; the body can no longer be read. */
-  detached: boolean;
-  error: unknown;
-  stream: ReadableStream<Uint8Array>;
-}
+type Sent = { keepAlive: boolean; bytes: number };
 
 /** Serves the requests arriving on one accepted connection. */
 export class Connection {
@@ -254,26 +114,10 @@ export class Connection {
   readonly remoteAddr: Deno.NetAddr;
   readonly #cfg: ConnectionConfig;
   readonly #parser: RequestHeadParser;
-
-  /** The buffer bytes are read into: `#idleBuf` or `#work`; `[#start, #end)` is unread. */
-  #buf: Uint8Array;
-  #start = 0;
-  #end = 0;
-  /** Where a connection with nothing buffered waits for its next request. */
-  readonly #idleBuf = idleBuffers.take();
-  /** The working buffer, made when needed and dropped when idle (see releaseBuffers). */
-  #work: Uint8Array | null = null;
-
-  #out: Uint8Array | null = null;
-  #outLen = 0;
-  /** Response text queued after the `#outLen` bytes, not yet encoded (see `#queueText`). */
-  #text = "";
-  /** The buffer the in-flight write is sending from; it becomes the next `#out`. */
-  #spare: Uint8Array | null = null;
-  #writing: Promise<void> | null = null;
-  /** What the write in flight has still to send. */
-  #writingData: Uint8Array | null = null;
-  #writeDeadline = Infinity;
+  readonly #input: Input;
+  readonly #out: Output;
+  /** What a request body reads through (made on the first request with a body). */
+  #wire: BodyWire | null = null;
 
   /** When the current wait for the peer must end (ms since epoch). */
   #readDeadline = Infinity;
@@ -284,33 +128,29 @@ export class Connection {
   #closed = false;
   /** Closed by us (timeout, shutdown deadline, failed write): errors that follow are expected. */
   #aborted = false;
-  /** Reads into `#buf` under way (or failed): the idle buffer is pooled only at zero. */
-  #reading = 0;
-  /**
-   * When the read in flight was started, and when the bytes in the buffer arrived (until a read
-   * has returned some: never, so no lookup counts for them).
-   */
-  #readStarted = 0;
-  #arrival: Arrival = { started: Infinity, turn: Infinity };
-  /** A read started while a handler ran (see #watch), not yet taken by #read. */
-  #pendingRead: Promise<number | null> | null = null;
   /** The handler's `info` for the exchange in progress; told if its response is not sent. */
   #info: ExchangeInfo | null = null;
-  /** Infos whose responses end in the queued bytes, and in the write in flight. */
-  #unsent: ExchangeInfo[] = [];
-  #inFlight: ExchangeInfo[] = [];
   /** The head of the exchange in progress, for the log line of an error that ends it. */
   #current: RequestHead | null = null;
   /** Whether the last request's body was left partly unread. */
   #bodyLeft = false;
   /** The response body being streamed, if any. */
   #streaming: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  /** Set once the connection has been handed to another protocol; aborts it on shutdown. */
+  #handedOver: AbortController | null = null;
 
   constructor(conn: Deno.Conn, config: ConnectionConfig) {
     this.conn = conn;
     this.#cfg = config;
     this.#parser = new RequestHeadParser(config.limits);
-    this.#buf = this.#idleBuf;
+    this.#input = new Input(conn);
+    this.#out = new Output(conn, config.timeouts.writeTimeout, {
+      writeFailed: () => this.abort(),
+      // Shutdown came while idle with a write in flight: it is out, so close now.
+      drained: () => {
+        if (this.#closing && this.#idle) this.abort();
+      },
+    });
     this.remoteAddr = conn.remoteAddr as Deno.NetAddr;
     if ("setNoDelay" in conn) {
       // Nagle would hold back the second segment of a response for ~40 ms (darkhttpd PR #7).
@@ -325,15 +165,17 @@ export class Connection {
 
   /** True when a read or write has waited past its deadline. */
   expired(now: number): boolean {
-    return now > this.#readDeadline || now > this.#writeDeadline;
+    return now > this.#readDeadline || now > this.#out.deadline;
   }
 
   /** Graceful shutdown: close now if idle, otherwise after the response in progress. */
   closeGracefully(): void {
     this.#closing = true;
-    // Idle with a write in flight: the write's end closes it (see #send), not this, or the
-    // client would lose the tail of a response it was promised.
-    if (this.#idle && this.#writing === null) this.abort();
+    // Handed over: the other protocol says goodbye its own way.
+    this.#handedOver?.abort();
+    // Idle with a write in flight: the write's end closes it (see Output's drained), not this,
+    // or the client would lose the tail of a response it was promised.
+    if (this.#idle && this.#out.writing === null) this.abort();
   }
 
   /** Close the socket now; pending reads and writes fail and the loop ends. */
@@ -365,10 +207,11 @@ export class Connection {
         this.#current = head;
         const reuse = await this.#exchange(head);
         this.#current = this.#info = null;
+        if (this.#handedOver !== null) return;
         if (!reuse) {
           // A client that asked to close, and whose request was read in full, has nothing more
           // to send. Any other may have (pipelined requests, an unread body): see #linger.
-          mayHaveMore = head.keepAlive || this.#bodyLeft || this.#start < this.#end;
+          mayHaveMore = head.keepAlive || this.#bodyLeft || this.#input.buffered;
           break;
         }
       }
@@ -377,17 +220,16 @@ export class Connection {
     } catch (error) {
       await this.#fail(error);
     } finally {
-      if (this.#writing) await this.#writing;
+      const writing = this.#out.writing;
+      if (writing !== null) await writing;
       this.#close();
-      // A read may still be under way into the idle buffer: one #watch started, or one a
-      // request body's reader took over and the handler left behind.
-      if (this.#reading === 0) idleBuffers.give(this.#idleBuf);
-      outBuffers.give(this.#out);
-      outBuffers.give(this.#spare);
-      this.#out = this.#spare = null;
+      // A read may still be under way into the idle buffer (one started ahead, or one a request
+      // body's reader took over and the handler left behind): then it is not pooled.
+      this.#input.dispose();
+      this.#out.dispose();
       // Whatever was not delivered by now never will be. (The error is made only when needed:
       // an Error captures a stack, which costs more than the rest of closing a connection.)
-      const undelivered = [this.#info, ...this.#inFlight, ...this.#unsent];
+      const undelivered = [this.#info, ...this.#out.undelivered()];
       if (undelivered.some((info) => info !== null)) {
         const lost = new Deno.errors.Interrupted("the response could not be sent");
         for (const info of undelivered) info?.settle(lost);
@@ -438,101 +280,27 @@ export class Connection {
       return;
     }
     this.#readDeadline = Date.now() + LINGER_MS;
-    let total = 0;
-    if (this.#pendingRead !== null) {
+    const input = this.#input;
+    if (input.pending !== null) {
       // Its buffer must not be read into twice at once.
-      if (await this.#read().catch(() => null) === null) return;
+      if (await input.read().catch(() => null) === null) return;
     }
+    let total = 0;
     while (total < LINGER_BYTES) {
-      const n = await this.conn.read(this.#buf);
+      const n = await this.conn.read(input.buf);
       if (n === null) break;
       total += n;
     }
   }
 
-  // ---- Reading ----------------------------------------------------------------------------
-
-  /**
-   * Reads more bytes into the buffer. With nothing buffered between requests (`waiting`), that is
-   * the small idle buffer; otherwise the working buffer, compacted or grown first if full.
-   */
-  #read(waiting = false): Promise<number | null> {
-    const pending = this.#pendingRead;
-    if (pending === null) return this.#readMore(waiting);
-    // Started while a handler ran: its bytes land where this read's would have.
-    this.#pendingRead = null;
-    return pending;
-  }
-
-  async #readMore(waiting: boolean): Promise<number | null> {
-    return this.#readDone(await this.#startRead(waiting));
-  }
-
-  /**
-   * Starts a read into the buffer; the caller awaits it and hands the result to `#readDone` (not
-   * on a failed read: then the buffer is never pooled, which is safe). Split so that the loop
-   * waiting for the next request awaits the socket itself, with no async frame between.
-   */
-  #startRead(waiting: boolean): Promise<number | null> {
-    if (waiting && this.#start === this.#end) {
-      this.#buf = this.#idleBuf;
-      this.#start = this.#end = 0;
-    } else if (this.#buf === this.#idleBuf) {
-      this.#moveTo(this.#work ??= new Uint8Array(READ_BUFFER_SIZE));
-    } else if (this.#end === this.#buf.length) {
-      if (this.#start > 0) this.#moveTo(this.#buf);
-      else this.#moveTo(this.#work = new Uint8Array(this.#buf.length * 2));
-    }
-    // The whole buffer when empty: no view object to make, the usual case between requests.
-    this.#reading++;
-    this.#readStarted = readStarting();
-    return this.conn.read(this.#end === 0 ? this.#buf : this.#buf.subarray(this.#end));
-  }
-
-  #readDone(n: number | null): number | null {
-    this.#reading--;
-    if (n !== null) {
-      this.#end += n;
-      this.#arrival = readDelivered(this.#readStarted);
-    }
-    return n;
-  }
-
-  /** Moves the unread bytes to the start of `to` (which may be the current buffer). */
-  #moveTo(to: Uint8Array): void {
-    if (to === this.#buf) to.copyWithin(0, this.#start, this.#end);
-    else to.set(this.#buf.subarray(this.#start, this.#end));
-    this.#end -= this.#start;
-    this.#start = 0;
-    this.#buf = to;
-  }
-
-  #consume(n: number): void {
-    this.#start += n;
-    // A pending read fills from #end on: the offsets must stay where it will find them.
-    if (this.#start === this.#end && this.#pendingRead === null) this.#start = this.#end = 0;
-  }
-
-  /**
-   * While an asynchronous handler works on a request without a body, keeps a read pending, as
-   * the loop would do next anyway: bytes of the next request are kept for later, and the end of
-   * the connection (EOF or a reset) aborts the request's `signal`. Go's server cancels the
-   * request's context the same way, a client's half-close included.
-   */
-  #watch(info: ExchangeInfo): void {
-    if (this.#pendingRead !== null || this.#closed) return;
-    const read = this.#pendingRead = this.#readMore(this.#start === this.#end);
-    read.then((n) => {
-      if (n === null) info.cancel(); // kept as pending: the next #read sees the end too
-      else if (this.#pendingRead === read) this.#pendingRead = null; // its bytes are in the buffer
-    }, () => info.cancel()); // kept as pending: the next #read throws it
-  }
+  // ---- Reading heads ----------------------------------------------------------------------
 
   /** The next request head if the buffer holds all of it, else null. */
   #bufferedHead(): RequestHead | null {
-    const parsed = this.#parser.parse(this.#buf, this.#start, this.#end);
+    const input = this.#input;
+    const parsed = this.#parser.parse(input.buf, input.start, input.end);
     if (parsed === null) return null;
-    this.#consume(parsed.consumed);
+    input.consume(parsed.consumed);
     this.#readDeadline = Infinity;
     return parsed.head;
   }
@@ -540,6 +308,7 @@ export class Connection {
   /** The next request head, or null when the peer closes (or we are closing) between requests. */
   async #readHead(): Promise<RequestHead | null> {
     const t = this.#cfg.timeouts;
+    const input = this.#input;
     let headDeadline = 0;
     for (;;) {
       const head = this.#bufferedHead();
@@ -547,7 +316,7 @@ export class Connection {
       const partial = this.#parser.inProgress;
       if (!partial && this.#closing) return null;
       // Send queued responses while waiting: the client may be waiting for them.
-      const sending = this.#send();
+      const sending = this.#out.send();
       if (sending !== undefined) await sending;
       // Shutdown may have begun while a write held us here, unseen as idle: stop now, or we
       // would wait for a request until the idle timeout or the grace period.
@@ -555,9 +324,9 @@ export class Connection {
       if (partial && headDeadline === 0) headDeadline = Date.now() + t.headerTimeout;
       this.#readDeadline = partial ? headDeadline : Date.now() + t.idleTimeout;
       this.#idle = !partial;
-      const n = this.#pendingRead === null
-        ? this.#readDone(await this.#startRead(!partial))
-        : await this.#read(!partial);
+      const n = input.pending === null
+        ? input.readDone(await input.startRead(!partial))
+        : await input.read(!partial);
       this.#idle = false;
       if (n === null) {
         this.#readDeadline = Infinity;
@@ -572,7 +341,9 @@ export class Connection {
   async #exchange(head: RequestHead): Promise<boolean> {
     const started = this.#cfg.onExchange ? performance.now() : 0;
     let keepAlive = head.keepAlive;
-    const body = head.framing.kind === "none" ? null : this.#openBody(head);
+    const body = head.framing.kind === "none"
+      ? null
+      : new RequestBody(head, this.#cfg.limits, this.#wire ??= this.#bodyWire());
 
     let request: Request | null = null;
     let info: ExchangeInfo | null = null;
@@ -592,8 +363,11 @@ export class Connection {
           response = result;
         } else {
           // A slow handler must not hold back the responses queued before it.
-          if (this.#queued > 0) await this.#send();
-          if (body === null) this.#watch(info);
+          if (this.#out.queued > 0) await this.#out.send();
+          // Reading on while it works keeps the next request's bytes, and notices the client
+          // leaving: the end of the connection (EOF or a reset) aborts the request's signal, as
+          // Go's server cancels the request's context, a half-close included.
+          if (body === null && !this.#closed) this.#input.readAhead(() => info!.cancel());
           response = await result;
           if (!(response instanceof Response)) {
             throw new TypeError("the handler did not return a Response");
@@ -606,6 +380,10 @@ export class Connection {
       }
     }
 
+    if (response instanceof SwitchingProtocols) {
+      return await this.#switchProtocols(head, body, response, info, request, started);
+    }
+
     if (body !== null && !body.done) {
       // The client still waits for 100 Continue and will send the body only after it, or we
       // cannot afford to read what is left: either way the connection cannot be reused.
@@ -614,9 +392,9 @@ export class Connection {
     if (body?.error) keepAlive = false;
     if (this.#closing) keepAlive = false;
 
-    let sent: { keepAlive: boolean; bytes: number };
+    let sent: Sent;
     try {
-      const writing = this.#writeResponse(head, response, keepAlive);
+      const writing = this.#respond(head, response, keepAlive);
       sent = writing instanceof Promise ? await writing : writing;
     } catch (error) {
       if (!(error instanceof UnsentBody)) throw error;
@@ -624,29 +402,39 @@ export class Connection {
       // than a bare close (RFC 9110 §15.6.1).
       this.#cfg.onInternalError(error.cause);
       response = internalError();
-      sent = await this.#writeResponse(head, response, keepAlive);
+      sent = await this.#respond(head, response, keepAlive);
     }
     keepAlive = sent.keepAlive;
-    if (info !== null) this.#settleWhenWritten(info);
+    if (info !== null) this.#out.settleWhenWritten(info);
     if (body !== null) {
-      if (keepAlive && !body.done) keepAlive = await this.#drainBody(body);
+      if (keepAlive && !body.done) keepAlive = await body.drain(this.#cfg.maxDrainBytes);
       this.#bodyLeft = !body.done;
-      body.detached = true;
+      body.detach();
     }
+    this.#log(request, head, response.status, sent.bytes, started);
+    return keepAlive && !this.#closing;
+  }
+
+  #log(
+    request: Request | null,
+    head: RequestHead,
+    status: number,
+    bytes: number,
+    started: number,
+  ): void {
     this.#cfg.onExchange?.({
       request,
       method: head.method,
       target: head.target,
       minorVersion: head.minorVersion,
-      status: response.status,
-      bytes: sent.bytes,
+      status,
+      bytes,
       remoteAddr: this.remoteAddr,
       duration: performance.now() - started,
     });
-    return keepAlive && !this.#closing;
   }
 
-  #toRequest(head: RequestHead, body: BodyState | null, info: ExchangeInfo): Request {
+  #toRequest(head: RequestHead, body: RequestBody | null, info: ExchangeInfo): Request {
     const url = head.form === "absolute"
       ? absoluteFormUrl(head.target) // RFC 9112 §3.2.2: the target's authority overrides Host.
       : originFormUrl(
@@ -662,7 +450,7 @@ export class Connection {
       : body.stream;
     const request = createRequest(head.method, url, head.headers, stream, info);
     // Its bytes are in the buffer: they came with the last read or before.
-    noteArrival(request, this.#arrival);
+    noteArrival(request, this.#input.arrival);
     return request;
   }
 
@@ -677,318 +465,82 @@ export class Connection {
     }
   }
 
-  // ---- Request bodies ---------------------------------------------------------------------
-
-  #openBody(head: RequestHead): BodyState {
-    const body: BodyState = {
-      remaining: head.framing.kind === "length" ? head.framing.length : 0,
-      decoder: head.framing.kind === "chunked" ? new ChunkedDecoder(this.#cfg.limits) : null,
-      done: false,
-      continued: !head.expectContinue,
-      pulling: false,
-      detached: false,
-      error: undefined,
-      stream: null as unknown as ReadableStream<Uint8Array>,
-    };
-    // A byte stream that reads from the socket only when the handler asks (highWaterMark 0),
-    // so an unread body is never pulled in and 100 Continue is sent only on demand.
-    body.stream = new ReadableStream({
-      type: "bytes",
-      pull: async (controller) => {
-        if (body.detached) {
-          controller.error(new Error("the request body was read after the response was sent"));
-          return;
-        }
-        body.pulling = true;
-        try {
-          const chunk = await this.#readBodyChunk(body);
-          if (chunk === null) {
-            controller.close();
-            controller.byobRequest?.respond(0);
-          } else {
-            controller.enqueue(chunk);
-          }
-        } catch (error) {
-          body.error = error;
-          controller.error(error);
-        } finally {
-          body.pulling = false;
-        }
+  /** What request bodies read through: the buffer, the body clock and 100 Continue. */
+  #bodyWire(): BodyWire {
+    return {
+      input: this.#input,
+      sendContinue: async () => {
+        this.#out.queue(CONTINUE);
+        await this.#flush();
       },
-    });
-    return body;
+      readOnBodyClock: async (read, sendFirst) => {
+        if (sendFirst) await this.#out.send();
+        this.#readDeadline = Date.now() + this.#cfg.timeouts.bodyTimeout;
+        const n = await read();
+        this.#readDeadline = Infinity;
+        return n;
+      },
+      readInto: (buffer) => this.conn.read(buffer),
+    };
   }
 
-  /** The next piece of a request body (a copy the handler may keep), or null at its end. */
-  async #readBodyChunk(body: BodyState, sendFirst = false): Promise<Uint8Array | null> {
-    if (body.done) return null;
-    if (!body.continued) {
-      body.continued = true;
-      this.#queue(CONTINUE);
-      await this.#flush();
-    }
-    const decoder = body.decoder;
-    if (decoder === null) {
-      if (this.#end === this.#start && this.#pendingRead !== null) {
-        // A read the previous handler left out comes first (#watch).
-        await this.#readBody(() => this.#read(), sendFirst, "before the request body ended");
-      }
-      let chunk: Uint8Array;
-      if (this.#end > this.#start) {
-        const n = Math.min(body.remaining, this.#end - this.#start);
-        chunk = this.#buf.slice(this.#start, this.#start + n);
-        this.#consume(n);
-      } else {
-        // Read straight into the chunk handed out: no copy, and never past this body.
-        const fresh = new Uint8Array(Math.min(body.remaining, BODY_READ_SIZE));
-        const n = await this.#readBody(
-          () => this.conn.read(fresh),
-          sendFirst,
-          "before the request body ended",
-        );
-        chunk = fresh.subarray(0, n);
-      }
-      body.remaining -= chunk.length;
-      if (body.remaining === 0) body.done = true;
-      return chunk;
-    }
-    for (;;) {
-      const parts: Uint8Array[] = [];
-      const used = decoder.decode(this.#buf, this.#start, this.#end, parts);
-      const chunk = parts.length === 0 ? null : concat(parts);
-      this.#consume(used);
-      if (decoder.done) body.done = true;
-      if (chunk !== null) return chunk;
-      if (body.done) return null;
-      await this.#readBody(() => this.#read(), sendFirst, "before the chunked body ended");
-    }
-  }
+  // ---- The hand-over to another protocol ----------------------------------------------------
 
   /**
-   * One read of request body bytes on the body clock. With `sendFirst`, what is queued goes out
-   * before the wait. Resolves with the byte count; a peer that closes is an error here.
+   * Writes the 101 head of `response` and hands the connection to its protocol (RFC 9110 §7.8),
+   * with what the client sent past the request. Only an HTTP/1.1 request whose body (if any)
+   * was read in full can switch: anything else gets a 500, as a server bug.
    */
-  async #readBody(
-    read: () => Promise<number | null>,
-    sendFirst: boolean,
-    closedWhen: string,
-  ): Promise<number> {
-    if (sendFirst) await this.#send();
-    this.#readDeadline = Date.now() + this.#cfg.timeouts.bodyTimeout;
-    const n = await read();
+  async #switchProtocols(
+    head: RequestHead,
+    body: RequestBody | null,
+    response: SwitchingProtocols,
+    info: ExchangeInfo | null,
+    request: Request | null,
+    started: number,
+  ): Promise<boolean> {
+    if (head.minorVersion !== 1 || (body !== null && !body.done) || this.#closing) {
+      this.#cfg.onInternalError(
+        new TypeError("a protocol switch needs an HTTP/1.1 request read in full"),
+      );
+      await this.#respond(head, internalError(), false);
+      this.#log(request, head, 500, 0, started);
+      return false;
+    }
+    let fields = "";
+    for (const [name, value] of response.headers) fields += `${name}: ${value}\r\n`;
+    this.#out.queueText(`HTTP/1.1 101 Switching Protocols\r\n${fields}\r\n`);
+    await this.#flush();
+    if (info !== null) info.settle(null);
+    this.#log(request, head, 101, 0, started);
+    const input = this.#input;
+    if (input.pending !== null) await input.read();
+    const buffered = input.buf.slice(input.start, input.end);
+    input.consume(input.end - input.start);
+    // From here on the other protocol keeps its own time: no HTTP deadline applies.
     this.#readDeadline = Infinity;
-    if (n === null) throw new PeerClosed(closedWhen);
-    return n;
-  }
-
-  /**
-   * Reads and discards what the handler left of the body, so the next request is framed from
-   * the right byte. Resolves false when the connection must close instead.
-   */
-  async #drainBody(body: BodyState): Promise<boolean> {
-    if (body.pulling || body.error) return false; // the handler is still reading, or it broke
-    let budget = this.#cfg.maxDrainBytes;
+    const handedOver = this.#handedOver = new AbortController();
     try {
-      while (!body.done) {
-        // The response is complete: send it before waiting for the rest of the body. A client
-        // may wait for it before sending more (it answered after part of an upload), and a
-        // body that stalls would end in the body timeout with the response never sent.
-        const chunk = await this.#readBodyChunk(body, true);
-        if (chunk === null) break;
-        budget -= chunk.length;
-        if (budget < 0) return false;
-      }
-      return true;
+      await response.handover.run(this.conn, buffered, handedOver.signal);
     } catch (error) {
-      if (error instanceof HttpError || isConnectionGone(error)) return false;
-      throw error;
+      if (!isConnectionGone(error)) this.#cfg.onInternalError(error);
     }
+    return false;
   }
 
-  // ---- Writing ----------------------------------------------------------------------------
-
-  /** Appends bytes to the output queue. */
-  #queue(bytes: Uint8Array): void {
-    this.#encodeText();
-    const out = this.#reserve(bytes.length);
-    out.set(bytes, this.#outLen);
-    this.#outLen += bytes.length;
-  }
-
-  /**
-   * Appends ISO-8859-1 text (a response head) to the output queue. Text is gathered as a string
-   * and encoded once, when bytes follow it or it is sent: encoding is a call into the runtime,
-   * and a batch of pipelined responses would otherwise make two of them per response.
-   */
-  #queueText(text: string): void {
-    this.#text += text;
-    if (this.#text.length >= TEXT_BATCH) this.#encodeText();
-  }
-
-  #encodeText(): void {
-    const text = this.#text;
-    const length = text.length;
-    if (length === 0) return;
-    this.#text = "";
-    const out = this.#reserve(length);
-    if (length > SHORT_TEXT) {
-      this.#outLen += encodeLatin1Into(text, out, this.#outLen);
-      return;
-    }
-    // A call into the runtime costs more than copying a few dozen chars here.
-    const at = this.#outLen;
-    for (let i = 0; i < length; i++) out[at + i] = text.charCodeAt(i);
-    this.#outLen = at + length;
-  }
-
-  /** Bytes waiting to be sent. */
-  get #queued(): number {
-    return this.#outLen + this.#text.length;
-  }
-
-  /** The output buffer, with room for `n` more bytes. */
-  #reserve(n: number): Uint8Array {
-    let out = this.#out;
-    if (out === null) {
-      out = this.#out = n <= OUT_BUFFER_SIZE ? outBuffers.take() : new Uint8Array(n);
-    }
-    if (out.length - this.#outLen < n) {
-      const bigger = new Uint8Array(Math.max(out.length * 2, this.#outLen + n));
-      bigger.set(out.subarray(0, this.#outLen));
-      out = this.#out = bigger;
-    }
-    return out;
-  }
-
-  /** Lets an idle connection drop its output buffers (the server's reaper calls this). */
-  releaseBuffers(): void {
-    if (!this.#idle) return;
-    // Idle, it reads into the idle buffer: the working one is free.
-    this.#work = null;
-    if (this.#queued === 0) {
-      outBuffers.give(this.#out); // never the buffer a write is sending from: that is #spare
-      this.#out = null;
-    }
-    if (this.#writing === null) {
-      outBuffers.give(this.#spare);
-      this.#spare = null;
-    }
-  }
-
-  /** Settles `info.completed` once the bytes of its response are written (or now, if they are). */
-  #settleWhenWritten(info: ExchangeInfo): void {
-    if (this.#queued > 0) this.#unsent.push(info);
-    else if (this.#writing !== null) this.#inFlight.push(info);
-    else info.settle(null);
-  }
-
-  /**
-   * Starts sending the queued bytes without waiting for the write to finish. At most one write
-   * is in flight, and its buffer is not touched until it has finished.
-   */
-  #send(): Promise<void> | undefined {
-    // Without a write in flight (the usual case) this returns at once, with no promise to await.
-    if (this.#writing !== null) return this.#sendAfterWrite();
-    this.#startWrite();
-  }
-
-  async #sendAfterWrite(): Promise<void> {
-    // A loop: a request body's reader (100 Continue) and the connection loop may both be here,
-    // and whichever resumes second must not start a write beside the first one's.
-    while (this.#writing !== null) await this.#writing;
-    this.#startWrite();
-  }
-
-  #startWrite(): void {
-    this.#encodeText();
-    if (this.#outLen === 0) return;
-    const out = this.#out!;
-    const data = out.subarray(0, this.#outLen);
-    // Double buffering: the spare's write has finished (see #send), so it is free again.
-    this.#out = this.#spare;
-    this.#spare = out;
-    this.#outLen = 0;
-    // The infos whose responses end in this write trade places with the emptied list of the
-    // last write's (see #written): two lists, reused, rather than a new one per write.
-    const delivering = this.#unsent;
-    this.#unsent = this.#inFlight;
-    this.#inFlight = delivering;
-    this.#writeDeadline = Date.now() + this.#cfg.timeouts.writeTimeout;
-    this.#writing = this.#writeFrom(data);
-  }
-
-  /**
-   * `conn.write` itself with handlers made once, no async frame or closures per write; the
-   * chain settles once all of `data` is written or the write failed.
-   */
-  #writeFrom(data: Uint8Array): Promise<void> {
-    this.#writingData = data;
-    return this.conn.write(data).then(this.#written, this.#writeFailed);
-  }
-
-  /** A write in flight took `n` bytes: send the rest, or settle what it carried. */
-  readonly #written = (n: number): Promise<void> | undefined => {
-    const data = this.#writingData!;
-    // The kernel took part of it (a full send buffer): the rest goes on in the same chain.
-    if (n < data.length) return this.#writeFrom(data.subarray(n));
-    this.#writeEnded();
-    const delivered = this.#inFlight;
-    for (let i = 0; i < delivered.length; i++) delivered[i].settle(null);
-    delivered.length = 0;
-    // Shutdown came while idle with this write in flight: it is out, so close now.
-    if (this.#closing && this.#idle && this.#queued === 0) this.abort();
-  };
-
-  /** The loop learns of a failed write from its next read or write on the closed socket. */
-  readonly #writeFailed = (): void => {
-    this.#writeEnded();
-    this.abort();
-  };
-
-  /** The write in flight is over, all of it sent or failed. */
-  #writeEnded(): void {
-    this.#writingData = null;
-    this.#writeDeadline = Infinity;
-    this.#writing = null;
-  }
+  // ---- Writing responses --------------------------------------------------------------------
 
   /** Sends everything queued and waits until it has been written. */
   async #flush(): Promise<void> {
-    await this.#send();
-    if (this.#writing !== null) await this.#writing;
+    await this.#out.flush();
     if (this.#aborted) throw new PeerClosed("while writing");
   }
 
-  async #writeAll(data: Uint8Array): Promise<void> {
-    this.#writeDeadline = Date.now() + this.#cfg.timeouts.writeTimeout;
-    try {
-      let written = 0;
-      while (written < data.length) {
-        written += await this.conn.write(written === 0 ? data : data.subarray(written));
-      }
-    } finally {
-      this.#writeDeadline = Infinity;
-    }
-  }
-
-  /** Writes one chunk of a streamed body directly (flushing what is queued first). */
-  async #writeDirect(bytes: Uint8Array): Promise<void> {
-    await this.#flush();
-    await this.#writeAll(bytes);
-  }
-
-  /**
-   * The head fields every response gets: Date and Server (unless the handler set its own) and
-   * connection management.
-   */
-  #commonFields(keepAlive: boolean, minorVersion: 0 | 1, date = true, server = true): string {
-    let fields = date ? `date: ${httpDate(Date.now())}\r\n` : "";
-    if (server && this.#cfg.serverName !== null) fields += `server: ${this.#cfg.serverName}\r\n`;
-    // HTTP/1.1 is persistent unless it says close; HTTP/1.0 only if it says keep-alive
-    // (RFC 9112 §9.3).
-    if (!keepAlive) fields += "connection: close\r\n";
-    else if (minorVersion === 0) fields += "connection: keep-alive\r\n";
-    return fields;
+  /** Lets an idle connection drop its buffers (the server's reaper calls this). */
+  releaseBuffers(): void {
+    if (!this.#idle) return;
+    this.#input.release();
+    this.#out.release();
   }
 
   /**
@@ -997,96 +549,83 @@ export class Connection {
    * §9.3.2).
    */
   #queueError(error: HttpError, toHead: boolean): number {
-    const text = `${error.status} ${STATUS_TEXT[error.status]}: ${error.message}\n`;
-    const body = encoder.encode(text);
-    this.#queueText(
-      `HTTP/1.1 ${error.status} ${STATUS_TEXT[error.status]}\r\n` +
-        this.#commonFields(false, 1) +
-        `content-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\n\r\n`,
-    );
-    if (toHead) return 0;
-    this.#queue(body);
-    return body.length;
+    const { head, body } = plainResponse(error.status, error.message, this.#cfg.serverName, toHead);
+    this.#out.queueText(head);
+    if (body === "") return 0;
+    const bytes = encoder.encode(body);
+    this.#out.queue(bytes);
+    return bytes.length;
   }
 
   /**
-   * Writes a handler's response. Bodies that are available at once (any `new Response(bytes or
-   * text)`) get a Content-Length and go out with the head in one write; others are streamed,
-   * chunked for HTTP/1.1 and delimited by close for HTTP/1.0 (RFC 9112 §6.3). A small body in
-   * memory is queued without waiting, and the result comes back without a promise.
+   * Writes a handler's response. A body available at once (any `new Response(bytes or text)`)
+   * goes out with the head in one write; a small one is queued without waiting, and the result
+   * comes back without a promise. Anything else takes {@link #respondFully}.
    */
-  #writeResponse(head: RequestHead, response: Response, keepAlive: boolean): Sent | Promise<Sent> {
+  #respond(head: RequestHead, response: Response, keepAlive: boolean): Sent | Promise<Sent> {
     // Before the headers: reading them can move an in-memory body into a stream.
     const inMemory = staticBody(response);
-    if (inMemory === undefined) return this.#writeAnyResponse(head, response, keepAlive, inMemory);
+    if (inMemory === undefined) return this.#respondFully(head, response, keepAlive, inMemory);
     const text = typeof inMemory === "string" && isAscii(inMemory) ? inMemory : null;
     const bytes = typeof inMemory === "string" ? null : inMemory;
     const total = text?.length ?? bytes?.length ?? 0;
     // Anything else (UTF-8 to encode, large, or a full queue to send first) waits its turn.
     if (
       (text === null && bytes === null && inMemory !== null) || total > COPY_LIMIT ||
-      this.#queued + total >= OUT_HIGH_WATER
+      this.#out.queued + total >= OUT_HIGH_WATER
     ) {
-      return this.#writeAnyResponse(head, response, keepAlive, inMemory);
+      return this.#respondFully(head, response, keepAlive, inMemory);
     }
+    const fields = handlerFields(response);
     const status = response.status;
-    const withBody = responseHasBody(head.method, status);
-    const fields = responseHead(response);
-    keepAlive &&= !fields.close;
-    const length = withBody ? `content-length: ${total}\r\n` : noBodyLength(
-      head,
+    const choice = chooseFraming(
+      head.method,
+      head.minorVersion,
       status,
       fields.declaredLength,
-      inMemory === null ? -1 : total,
+      total,
+      inMemory === null,
     );
-    this.#queueHead(head, response, fields, keepAlive, length);
-    if (!withBody) return { keepAlive, bytes: 0 };
-    if (text !== null) this.#queueText(text);
-    else if (bytes !== null && total > 0) this.#queue(bytes);
+    // A declared length the body does not have: the writer cuts the connection.
+    if (choice.framing === "length" && choice.length !== total) {
+      return this.#respondFully(head, response, keepAlive, inMemory);
+    }
+    keepAlive &&= !fields.close;
+    this.#queueHead(head, response, fields, keepAlive, choice.field);
+    if (choice.framing === "none") return { keepAlive, bytes: 0 };
+    if (text !== null) this.#out.queueText(text);
+    else if (bytes !== null && total > 0) this.#out.queue(bytes);
     return { keepAlive, bytes: total };
   }
 
-  /** Queues the status line, the fields every response gets, the handler's, and `framing`. */
+  /** Queues the head: its start (kept, for shared fields), then `framing` and the blank line. */
   #queueHead(
     head: RequestHead,
     response: Response,
-    fields: ResponseHead,
+    fields: HandlerFields,
     keepAlive: boolean,
     framing: string,
   ): void {
     const status = response.status;
     const reason = response.statusText || STATUS_TEXT[status] || "";
-    if (Object.isFrozen(fields)) {
-      // A shared field list (see `responseHead`): the head's start is the same bytes for every
-      // response with this status in this second, so they are kept rather than made again.
-      const connection = !keepAlive ? 2 : head.minorVersion === 0 ? 1 : 0;
-      let prefix = findPrefix(fields, status, reason, connection, this.#cfg.serverName);
-      if (prefix === null) {
-        const common = this.#commonFields(
-          keepAlive,
-          head.minorVersion,
-          !fields.date,
-          !fields.server,
-        );
-        prefix = keepPrefix(
-          { fields, status, reason, connection, server: this.#cfg.serverName, date: dateValue },
-          `HTTP/1.1 ${status} ${reason}\r\n${common}${fields.text}`,
-        );
-      }
+    const connection = connectionField(keepAlive, head.minorVersion);
+    const server = this.#cfg.serverName;
+    const out = this.#out;
+    if (fields.shared) {
+      const start = sharedHeadStart(status, reason, connection, server, fields);
       // Behind text still to encode (pipelined responses), the text joins that batch instead.
-      if (this.#text.length > 0) this.#queueText(`${prefix.text}${framing}\r\n`);
+      if (out.hasText) out.queueText(`${start.text}${framing}\r\n`);
       else {
-        this.#queue(prefix.bytes);
-        this.#queueText(`${framing}\r\n`);
+        out.queue(start.bytes);
+        out.queueText(`${framing}\r\n`);
       }
       return;
     }
-    const common = this.#commonFields(keepAlive, head.minorVersion, !fields.date, !fields.server);
-    this.#queueText(`HTTP/1.1 ${status} ${reason}\r\n${common}${fields.text}${framing}\r\n`);
+    out.queueText(`${headStart(status, reason, connection, server, fields)}${framing}\r\n`);
   }
 
-  /** {@link #writeResponse} for every kind of body: streams, files, and what must wait. */
-  async #writeAnyResponse(
+  /** {@link #respond} for every kind of body: streams, files, and what must wait. */
+  async #respondFully(
     head: RequestHead,
     response: Response,
     keepAlive: boolean,
@@ -1094,11 +633,12 @@ export class Connection {
   ): Promise<Sent> {
     const status = response.status;
     const withBody = responseHasBody(head.method, status);
-    const handlerFields = responseHead(response);
-    const declaredLength = handlerFields.declaredLength;
-    keepAlive &&= !handlerFields.close;
-    /** Content-Length or Transfer-Encoding, as decided below. */
-    let framingField = "";
+    const fields = handlerFields(response);
+    keepAlive &&= !fields.close;
+    // A HEAD response states the length a GET would have had (RFC 9110 §9.3.2): when the handler
+    // did not, what its body has ready tells it.
+    const measure = !withBody && head.method === "HEAD" && fields.declaredLength < 0 &&
+      responseHasBody("GET", status);
 
     // Read what the body has ready now; stop at the first read that would have to wait.
     const chunks: Uint8Array[] = [];
@@ -1111,10 +651,11 @@ export class Connection {
       const bytes = typeof inMemory === "string" ? utf8(inMemory) : inMemory;
       if (bytes !== null && bytes.length > 0) chunks.push(bytes);
       total = bytes?.length ?? 0;
-    } else if (response.body !== null && !withBody) {
-      // Nothing of it goes out (HEAD, 204, 304): do not pull a stream only to throw it away.
+    } else if (response.body !== null && !withBody && !measure) {
+      // Nothing of it goes out (204, 304, HEAD with a declared length): do not pull a stream
+      // only to throw it away.
       await response.body.cancel().catch(() => {});
-    } else if ((file = claimFile(response, declaredLength)) !== null) {
+    } else if (withBody && (file = claimFile(response, fields.declaredLength)) !== null) {
       done = false; // sent below, straight from the file, with the declared length
     } else if (response.body !== null) {
       try {
@@ -1142,52 +683,44 @@ export class Connection {
       }
     }
 
-    let framing: "none" | "length" | "chunked" | "close";
-    let length = total;
-    if (!withBody) {
-      framing = "none";
-      const known = done && (reader !== null || (inMemory !== undefined && inMemory !== null));
-      framingField = noBodyLength(head, status, declaredLength, known ? total : -1);
-    } else if (done) {
-      framing = "length";
-      framingField = `content-length: ${total}\r\n`;
-    } else if (declaredLength >= 0) {
-      framing = "length";
-      length = declaredLength;
-      framingField = `content-length: ${declaredLength}\r\n`;
-    } else if (head.minorVersion === 1) {
-      framing = "chunked";
-      framingField = "transfer-encoding: chunked\r\n";
-    } else {
-      framing = "close";
-      keepAlive = false;
-    }
-    this.#queueHead(head, response, handlerFields, keepAlive, framingField);
+    const nullBody = inMemory === null || (inMemory === undefined && response.body === null);
+    const choice = chooseFraming(
+      head.method,
+      head.minorVersion,
+      status,
+      fields.declaredLength,
+      done ? total : -1,
+      nullBody,
+    );
+    if (choice.framing === "close") keepAlive = false;
+    this.#queueHead(head, response, fields, keepAlive, choice.field);
 
-    if (framing === "none") {
+    if (choice.framing === "none") {
       if (reader !== null && !done) await reader.cancel().catch(() => {});
-      if (this.#queued >= OUT_HIGH_WATER) await this.#send();
+      if (this.#out.queued >= OUT_HIGH_WATER) await this.#out.send();
       return { keepAlive, bytes: 0 };
     }
 
+    const writer = bodyWriter(this.#out, choice.framing, choice.length);
     try {
-      if (done) {
-        // All in memory: it goes out with the head, in the same write when small.
-        for (const chunk of chunks) {
-          if (chunk.length <= COPY_LIMIT) this.#queue(chunk);
-          else await this.#writeDirect(chunk);
-        }
-        if (framing === "close") await this.#flush();
-        else if (this.#queued >= OUT_HIGH_WATER) await this.#send();
-        return { keepAlive, bytes: total };
-      }
       if (file !== null) return { keepAlive, bytes: await this.#sendFile(file) };
-      const sent = await this.#stream(reader!, next, chunks, framing, length);
-      return { keepAlive, bytes: sent };
+      for (const chunk of chunks) {
+        const writing = writer.put(chunk);
+        if (writing !== undefined) await writing;
+      }
+      if (!done) await this.#stream(reader!, next, writer);
+      const ending = writer.end();
+      if (ending !== undefined) await ending;
+      if (this.#out.queued >= OUT_HIGH_WATER) await this.#out.send();
+      return { keepAlive, bytes: writer.sent };
     } catch (error) {
-      // The head is out, so the only honest signal left is closing the connection.
+      // The head is out, so the only honest signal left is closing the connection, after what
+      // was queued: the client sees the body end short.
       if (reader !== null) await reader.cancel(error).catch(() => {});
-      if (!isConnectionGone(error) && !this.#aborted) this.#cfg.onInternalError(error);
+      if (!isConnectionGone(error) && !this.#aborted) {
+        this.#cfg.onInternalError(error);
+        await this.#out.flush().catch(() => {});
+      }
       this.abort();
       throw new PeerClosed("while streaming a response");
     }
@@ -1198,40 +731,24 @@ export class Connection {
     // A connection aborted meanwhile cancels the stream, which closes the file.
     this.#streaming = file.reader;
     try {
-      return await sendFileBody(file, (bytes) => this.#writeDirect(bytes));
+      return await sendFileBody(file, (bytes) => this.#out.writeDirect(bytes));
     } finally {
       this.#streaming = null;
     }
   }
 
   /**
-   * Streams a body whose end is not known yet: the head and the chunks read so far go out now,
-   * then each chunk as it comes, reading the next one while the previous one is written.
-   * Resolves with the body bytes sent.
+   * Streams the rest of a body whose end was not known yet: what is queued goes out now, then
+   * each chunk as it comes, reading the next one while the previous one is written.
    */
   async #stream(
     reader: ReadableStreamDefaultReader<Uint8Array>,
     next: Promise<ReadableStreamReadResult<Uint8Array>> | null,
-    chunks: Uint8Array[],
-    framing: "length" | "chunked" | "close",
-    length: number,
-  ): Promise<number> {
-    let sent = 0;
-    const put = async (chunk: Uint8Array) => {
-      if (chunk.length === 0) return;
-      if (framing === "length" && sent + chunk.length > length) {
-        throw new Error("response body longer than its Content-Length");
-      }
-      sent += chunk.length;
-      if (framing === "chunked") this.#queueText(`${chunk.length.toString(16)}\r\n`);
-      if (chunk.length <= COPY_LIMIT) this.#queue(chunk);
-      else await this.#writeDirect(chunk);
-      if (framing === "chunked") this.#queue(CRLF);
-    };
+    writer: BodyWriter,
+  ): Promise<void> {
     this.#streaming = reader;
     try {
-      for (const chunk of chunks) await put(chunk);
-      await this.#send();
+      await this.#out.send();
       for (;;) {
         const result = await (next ?? reader.read());
         // A failed write aborts the connection: stop pulling from the body (SSE and other
@@ -1239,140 +756,31 @@ export class Connection {
         if (this.#aborted) throw new PeerClosed("while streaming a response");
         if (result.done) break;
         next = reader.read();
-        await put(toBytes(result.value));
-        await this.#send();
+        const writing = writer.put(toBytes(result.value));
+        if (writing !== undefined) await writing;
+        await this.#out.send();
       }
     } finally {
       this.#streaming = null;
     }
-    if (framing === "length" && sent !== length) {
-      throw new Error("response body shorter than its Content-Length");
-    }
-    if (framing === "chunked") this.#queue(LAST_CHUNK);
-    if (framing === "close") await this.#flush();
-    return sent;
   }
 }
 
-type Sent = { keepAlive: boolean; bytes: number };
+/** What the engine made of each shared field list: each is read once. */
+const sharedHeads = new WeakMap<SharedFields, HandlerFields>();
 
-/**
- * The `info` a handler gets, one per request as with `Deno.serve`: the peer's address, and
- * `completed`, which settles once the response has been written to the socket (or rejects with
- * `Deno.errors.Interrupted` when it could not be). The promise is made only if asked for.
- */
-class ExchangeInfo implements ServeHandlerInfo {
-  readonly remoteAddr: Deno.NetAddr;
-  #completion: PromiseWithResolvers<void> | null = null;
-  /** Undefined while the response is on its way, null once written, the error if it failed. */
-  #outcome: Error | null | undefined = undefined;
-  #cancelled = false;
-  #aborts: (() => void)[] | null = null;
-
-  constructor(remoteAddr: Deno.NetAddr) {
-    this.remoteAddr = remoteAddr;
-  }
-
-  get completed(): Promise<void> {
-    if (this.#completion === null) {
-      this.#completion = Promise.withResolvers<void>();
-      // A failure nobody listens for must not become an unhandled rejection.
-      this.#completion.promise.catch(() => {});
-      this.#apply();
-    }
-    return this.#completion.promise;
-  }
-
-  settle(error: Error | null): void {
-    if (this.#outcome !== undefined) return;
-    if (error !== null) this.cancel();
-    this.#outcome = error;
-    this.#aborts = null; // delivered or not, nothing is left to cancel
-    this.#apply();
-  }
-
-  /** Registers what aborts the request's signal (the runtime asks when `signal` is first read). */
-  onCancel(abort: () => void): void {
-    if (this.#cancelled) abort();
-    else if (this.#outcome === undefined) (this.#aborts ??= []).push(abort);
-  }
-
-  /** The client left before the response was written: abort the request's signal. */
-  cancel(): void {
-    if (this.#cancelled || this.#outcome !== undefined) return;
-    this.#cancelled = true;
-    for (const abort of this.#aborts ?? []) abort();
-    this.#aborts = null;
-  }
-
-  #apply(): void {
-    if (this.#completion === null || this.#outcome === undefined) return;
-    if (this.#outcome === null) this.#completion.resolve();
-    else this.#completion.reject(this.#outcome);
-  }
-}
-
-/** A handler's response fields, as head text, less those the engine writes itself. */
-interface ResponseHead {
-  text: string;
-  /** A valid Content-Length the handler set, else -1. */
-  declaredLength: number;
-  /** The handler asked to close the connection (`connection: close`). */
-  close: boolean;
-  date: boolean;
-  server: boolean;
-}
-
-/** What shared, frozen field lists (see `responseFields`) come to: each is read once. */
-const sharedHeads = new WeakMap<object, ResponseHead>();
-
-function responseHead(response: Response): ResponseHead {
+/** A handler's fields as head text, read once for a list many responses share. */
+function handlerFields(response: Response): HandlerFields {
   const fields = responseFields(response);
-  if (fields === undefined || !Object.isFrozen(fields)) return readHead(fields ?? response.headers);
+  if (fields === undefined) return readHandlerFields(response.headers);
+  if (!(fields instanceof SharedFields)) return readHandlerFields(fields);
   let head = sharedHeads.get(fields);
-  if (head === undefined) sharedHeads.set(fields, head = Object.freeze(readHead(fields)));
-  return head;
-}
-
-function readHead(fields: Iterable<readonly [string, string]>): ResponseHead {
-  const head: ResponseHead = {
-    text: "",
-    declaredLength: -1,
-    close: false,
-    date: false,
-    server: false,
-  };
-  for (const [given, value] of fields) {
-    const name = given.toLowerCase();
-    if (CONNECTION_MANAGED.has(name)) {
-      if (name === "content-length" && /^[0-9]+$/.test(value)) head.declaredLength = Number(value);
-      else if (name === "connection" && /(^|[\s,])close($|[\s,])/i.test(value)) head.close = true;
-      continue;
-    }
-    if (name === "date") head.date = true;
-    else if (name === "server") head.server = true;
-    head.text += `${name}: ${value}\r\n`;
+  if (head === undefined) {
+    sharedHeads.set(fields, head = Object.freeze(readHandlerFields(fields.list, true)));
   }
   return head;
 }
 
-/**
- * The Content-Length field of a response without content: HEAD and 304 may state the length a
- * GET would have had (RFC 9110 §8.6), the handler's or the one `known` (-1: none); 204 and 1xx
- * must not.
- */
-function noBodyLength(head: RequestHead, status: number, declared: number, known: number): string {
-  if (status === 204 || status < 200) return "";
-  if (declared >= 0) return `content-length: ${declared}\r\n`;
-  if (head.method === "HEAD" && known >= 0) return `content-length: ${known}\r\n`;
-  return "";
-}
-
-/**
- * Requests the Fetch API cannot represent are answered here: CONNECT (we are not a tunnel),
- * TRACE/TRACK (refused by `Request`, and a cross-site tracing risk), and `OPTIONS *`, which asks
- * about the server itself (RFC 9110 §9.3.7).
- */
 function refuse(head: RequestHead): Response | null {
   if (head.form === "asterisk") {
     return new Response(null, { status: 200, headers: { allow: "GET, HEAD, POST, OPTIONS" } });
@@ -1400,19 +808,6 @@ const scratch = new Uint8Array(COPY_LIMIT);
 function utf8(text: string): Uint8Array {
   if (text.length * 3 > scratch.length) return encoder.encode(text);
   return scratch.subarray(0, encoder.encodeInto(text, scratch).written);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0].slice();
-  let size = 0;
-  for (const p of parts) size += p.length;
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
 }
 
 /** Body chunks must be bytes; strings are encoded, as many stream producers enqueue them. */

@@ -24,6 +24,7 @@
  * @module
  */
 
+import { BoundedMap } from "../shared/bounded_map.ts";
 import { probeFastPath } from "./mode.ts";
 
 interface InnerBody {
@@ -42,26 +43,34 @@ interface Probe {
   lazyBytes: boolean;
 }
 
-type Fields = readonly (readonly [name: string, value: string])[];
-
-/** A field list of one Content-Type, shared and frozen, so a reader may keep what it made of it. */
-function typeOnly(type: string): Fields {
-  let fields = typeFields.get(type);
-  if (fields === undefined) {
-    fields = Object.freeze([Object.freeze(["content-type", type] as const)]);
-    if (typeFields.size >= 64) typeFields.clear();
-    typeFields.set(type, fields);
-  }
-  return fields;
-}
-const typeFields = new Map<string, Fields>();
+/** Response fields as name and value pairs, names as the handler gave them. */
+export type Fields = readonly (readonly [name: string, value: string])[];
 
 /**
- * Where a `withBytes` response keeps its template's fields as one frozen list shared by every
+ * A field list that many responses share and nobody changes: a prepared static file response's,
+ * or a lone Content-Type. Whoever reads it may keep what it made of it, keyed by this object.
+ */
+export class SharedFields {
+  readonly list: Fields;
+  constructor(list: Fields) {
+    this.list = Object.freeze(list.map(([name, value]) => Object.freeze([name, value] as const)));
+  }
+}
+
+/** The shared list of one Content-Type. */
+function typeOnly(type: string): SharedFields {
+  let fields = typeFields.get(type);
+  if (fields === undefined) typeFields.set(type, fields = new SharedFields([["content-type", type]]));
+  return fields;
+}
+const typeFields = new BoundedMap<string, SharedFields>(64);
+
+/**
+ * Where a `withBytes` response keeps its template's fields, one {@link SharedFields} for every
  * response made from that template, so the connection turns them into a head once.
  */
 const templateFields = Symbol("template fields");
-const frozenLists = new WeakMap<Response, Fields>();
+const sharedLists = new WeakMap<Response, SharedFields>();
 
 function find(response: Response, description: string): symbol | undefined {
   return Object.getOwnPropertySymbols(response).find((s) => s.description === description);
@@ -133,7 +142,7 @@ function lazyClone(found: Probe, template: Response, bytes: Uint8Array): Respons
 }
 
 /** The fields of `response` by our reading of its internals, or undefined. */
-function fieldsOf(found: Probe, response: Response): Fields | undefined {
+function fieldsOf(found: Probe, response: Response): Fields | SharedFields | undefined {
   // deno-lint-ignore no-explicit-any
   const r = response as any;
   const list = r[found.inner]?.headerList;
@@ -187,7 +196,10 @@ function fieldsMatch(found: Probe): boolean {
   const theirs = samples();
   for (let i = 0; i < ours.length; i++) {
     const fields = fieldsOf(found, ours[i]);
-    if (fields === undefined || normal(fields) !== normal(theirs[i].headers)) return false;
+    if (fields === undefined) return false;
+    if (normal(fields instanceof SharedFields ? fields.list : fields) !== normal(theirs[i].headers)) {
+      return false;
+    }
   }
   return true;
 }
@@ -231,17 +243,16 @@ export function withBytes(template: Response, bytes: Uint8Array): Response | nul
   if (found === null || !found.lazyBytes) return null;
   const response = lazyClone(found, template, bytes);
   // deno-lint-ignore no-explicit-any
-  (response as any)[templateFields] = frozenFields(found, template);
+  (response as any)[templateFields] = sharedFieldsOf(found, template);
   return response;
 }
 
-function frozenFields(found: Probe, template: Response): Fields {
-  let fields = frozenLists.get(template);
+function sharedFieldsOf(found: Probe, template: Response): SharedFields {
+  let fields = sharedLists.get(template);
   if (fields === undefined) {
     // deno-lint-ignore no-explicit-any
-    const list: [string, string][] = (template as any)[found.inner].headerList;
-    fields = Object.freeze(list.map(([name, value]) => Object.freeze([name, value] as const)));
-    frozenLists.set(template, fields);
+    fields = new SharedFields((template as any)[found.inner].headerList);
+    sharedLists.set(template, fields);
   }
   return fields;
 }
@@ -250,10 +261,9 @@ function frozenFields(found: Probe, template: Response): Fields {
  * The header fields of `response` as the handler set them: names as given (not lower-cased),
  * repeated fields not combined, in the order they were set. Undefined when the runtime's
  * internals are not as expected: iterate `response.headers` instead. Do not change the list.
- * A response whose only field is Content-Type gets a frozen list (the name lower-cased) shared
- * by every response with that field alone, and one from `withBytes` its template's frozen list;
- * they never change.
+ * A response whose only field is Content-Type gets the {@link SharedFields} of that type (the
+ * name lower-cased), and one from `withBytes` its template's.
  */
-export function responseFields(response: Response): Fields | undefined {
+export function responseFields(response: Response): Fields | SharedFields | undefined {
   return found === null ? undefined : fieldsOf(found, response);
 }

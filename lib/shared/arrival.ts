@@ -36,6 +36,9 @@ export interface Arrival {
   readonly turn: number;
 }
 
+/** The arrival of bytes no read has returned yet: no lookup counts for them. */
+export const NEVER_ARRIVED: Arrival = Object.freeze({ started: Infinity, turn: Infinity });
+
 /** When a lookup was made, for {@link lookedUpSince}. */
 export interface Lookup {
   readonly at: number;
@@ -75,9 +78,15 @@ export function lookedUpSince(lookup: Lookup, arrival: Arrival): boolean {
   return arrival.started < lookup.at && arrival.turn <= lookup.turn;
 }
 
+// ---- The stamp on a request ----------------------------------------------------------------
+//
+// The engine stamps every Request it makes with the arrival of the read that completed it, and
+// the static file server reads the stamp back to decide whether a stat it already holds is fresh
+// enough for that request. A Request made anywhere else carries no stamp, and gets a fresh stat.
+
 const arrivals = Symbol("arrival");
 
-/** Records on `request` when the bytes that completed it arrived (the connection does this). */
+/** Stamps `request` with when the bytes that completed it arrived (the engine does this). */
 export function noteArrival(request: Request, arrival: Arrival): void {
   (request as Request & { [arrivals]?: Arrival })[arrivals] = arrival;
 }

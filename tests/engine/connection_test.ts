@@ -36,13 +36,16 @@ function delayedStream(
   onCancel?: () => void,
 ): ReadableStream<Uint8Array> {
   let i = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   return new ReadableStream({
     async pull(controller) {
-      await sleep(delay);
+      await new Promise((resolve) => timer = setTimeout(resolve, delay));
       if (i < parts.length) controller.enqueue(utf8(parts[i++]));
       else controller.close();
     },
     cancel() {
+      // A pull waiting on its timer when the body is cancelled: no timer outlives the test.
+      clearTimeout(timer);
       onCancel?.();
     },
   });
@@ -1107,7 +1110,7 @@ Deno.test("connection: framing fields set by the handler are replaced by the rea
     () =>
       new Response("five!", {
         headers: {
-          "content-length": "999",
+          "content-length": "5",
           "transfer-encoding": "chunked",
           "keep-alive": "timeout=99",
           upgrade: "h2c",
@@ -1125,6 +1128,60 @@ Deno.test("connection: framing fields set by the handler are replaced by the rea
       }
     },
   );
+});
+
+Deno.test("connection: a declared Content-Length is kept, and a body that breaks it cuts the connection", async () => {
+  // A body that ends short or runs long under a declared length is never relabelled: the client
+  // gets the declared length, at most that many bytes, and then the connection closes, so it sees
+  // the truncation (issue 13: 3,000 bytes under 10,000 went out as a complete 3,000-byte body).
+  const chunks = (total: number) => {
+    let left = total;
+    return new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        await sleep(1);
+        if (left === 0) return controller.close();
+        const n = Math.min(1000, left);
+        left -= n;
+        controller.enqueue(new Uint8Array(n).fill(0x61));
+      },
+    });
+  };
+  const cases: [string, () => Response, number][] = [
+    [
+      "/short-stream",
+      () => new Response(chunks(3000), { headers: { "content-length": "10000" } }),
+      3000,
+    ],
+    [
+      "/long-stream",
+      () => new Response(chunks(20000), { headers: { "content-length": "10000" } }),
+      10000,
+    ],
+    ["/short-text", () => new Response("abc", { headers: { "content-length": "10" } }), 3],
+    ["/long-text", () => new Response("abcdefghijkl", { headers: { "content-length": "5" } }), 5],
+  ];
+  await quietErrors(async (logged) => {
+    await withServer((request) => {
+      const path = new URL(request.url).pathname;
+      return cases.find(([p]) => p === path)![1]();
+    }, async (port) => {
+      for (const [path, , sent] of cases) {
+        await using client = await RawClient.connect(port);
+        await client.write(GET(path) + GET("/short-text"));
+        const all = fromLatin1(await client.closedByServer());
+        const [head, body] = all.split("\r\n\r\n", 2);
+        const declared = path.endsWith("long-text") ? "5" : path.endsWith("text") ? "10" : "10000";
+        assert.match(`${head}\r\n`, new RegExp(`\r\ncontent-length: ${declared}\r\n`), path);
+        assert.doesNotMatch(head, /connection: close/, `${path}: the head went out before`);
+        assert.equal(body.length, sent, `${path}: bytes after the head`);
+        assert.equal(all.split("HTTP/1.1 ").length, 2, `${path}: the next request is not answered`);
+      }
+    });
+    assert.ok(
+      logged.some((args) => String(args.at(-1)).includes("Content-Length")),
+      "the handler's broken promise is reported",
+    );
+  });
 });
 
 Deno.test("connection: onExchange hears of every answered request", async () => {

@@ -20,7 +20,7 @@ import { ChunkedDecoder } from "../../lib/h1/chunked.ts";
 import { DEFAULT_LIMITS, HttpError, type Limits } from "../../lib/h1/errors.ts";
 import { encodeLatin1Into, latin1 } from "../../lib/h1/grammar.ts";
 import { parseFieldLine, type RequestHead, RequestHeadParser } from "../../lib/h1/request_head.ts";
-import { responseHasBody, serializeHead, STATUS_TEXT } from "../../lib/h1/response_head.ts";
+import { responseHasBody } from "../../lib/h1/response_head.ts";
 
 /** A string whose chars are bytes (every char code below 0x100) as those bytes. */
 function bytesOf(input: string | Uint8Array): Uint8Array {
@@ -1238,24 +1238,6 @@ Deno.test("http chunked: a finished decoder takes nothing more", () => {
 
 // ---- Serializer -----------------------------------------------------------------------------
 
-Deno.test("http serialize: status line, fields in order, blank line", () => {
-  assert.equal(
-    serializeHead(200, [["content-type", "text/plain"], ["set-cookie", "a=1"], [
-      "set-cookie",
-      "b",
-    ]]),
-    "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nset-cookie: a=1\r\nset-cookie: b\r\n\r\n",
-  );
-  assert.equal(serializeHead(204, []), "HTTP/1.1 204 No Content\r\n\r\n");
-  assert.equal(serializeHead(404, new Map([["x", "1"]])), "HTTP/1.1 404 Not Found\r\nx: 1\r\n\r\n");
-  assert.equal(serializeHead(200, [], "Fine"), "HTTP/1.1 200 Fine\r\n\r\n");
-  // An unknown status has an empty reason phrase, the SP before it kept (RFC 9112 §4).
-  assert.equal(serializeHead(299, []), "HTTP/1.1 299 \r\n\r\n");
-  for (const status of [400, 413, 414, 417, 431, 501, 505]) {
-    assert.ok(STATUS_TEXT[status], `reason for ${status}`);
-  }
-});
-
 Deno.test("http serialize: which responses carry a body (RFC 9110 §6.4.1)", () => {
   const rows: [string, number, boolean][] = [
     ["GET", 200, true],
@@ -1309,21 +1291,6 @@ Deno.test("http serialize: encodeLatin1Into leaves bytes past the text alone", (
   const out = new Uint8Array(8).fill(0xaa);
   assert.equal(encodeLatin1Into("x\u00e9", out, 0), 2);
   assert.deepEqual([...out], [0x78, 0xe9, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa]);
-});
-
-Deno.test("http serialize: a serialized head parses back as its fields", () => {
-  const fields: [string, string][] = [["content-type", "text/html; charset=\u00e9"], ["x", ""]];
-  const text = serializeHead(200, fields);
-  const buf = new Uint8Array(text.length);
-  assert.equal(encodeLatin1Into(text, buf, 0), text.length);
-  const lines = latin1(buf).split("\r\n");
-  assert.equal(lines[0], "HTTP/1.1 200 OK");
-  const parsed = lines.slice(1, -2).map((l) => {
-    const b = bytesOf(l);
-    return parseFieldLine(b, 0, b.length);
-  });
-  assert.deepEqual(parsed, fields);
-  assert.deepEqual(lines.slice(-2), ["", ""]);
 });
 
 /** Values the parser accepts for the fields it reads itself. */
