@@ -5,6 +5,8 @@
  * @module
  */
 
+import { trimOws } from "./grammar.ts";
+
 /** Month names as HTTP-date and the common log format spell them. */
 export const MONTHS = [
   "Jan",
@@ -46,7 +48,7 @@ const ASCTIME_DATE = /^[A-Z][a-z]{2} ([A-Za-z]{3}) ([ \d]\d) (\d\d):(\d\d):(\d\d
  */
 export function parseHttpDate(value: string | null): number | null {
   if (value === null) return null;
-  const text = value.trim();
+  const text = trimOws(value);
   let day, month, year, hh, mm, ss;
   let m = IMF_FIXDATE.exec(text);
   if (m) [, day, month, year, hh, mm, ss] = m;

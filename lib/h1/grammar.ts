@@ -70,7 +70,7 @@ function isOws(c: number): boolean {
 export function listTokens(value: string): string[] {
   const out: string[] = [];
   for (const part of value.split(",")) {
-    const t = part.trim();
+    const t = trimOws(part);
     if (t) out.push(t.toLowerCase());
   }
   return out;

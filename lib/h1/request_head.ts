@@ -13,11 +13,13 @@ import {
   FIELD_CHAR,
   type HeaderList,
   HTAB,
+  isToken,
   latin1,
   LF,
   listTokens,
   SP,
   TCHAR,
+  trimOws,
 } from "./grammar.ts";
 
 /** How the request body is delimited (RFC 9112 §6.3). Requests are never read until close. */
@@ -363,6 +365,7 @@ export function parseFieldLine(
 const NO_BODY: BodyFraming = Object.freeze({ kind: "none" });
 
 const ABSOLUTE_URI = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
+const DIGITS = /^[0-9]+$/;
 
 function interpretHead(
   method: string,
@@ -391,8 +394,8 @@ function interpretHead(
         // Repeated or listed values must all agree (RFC 9110 §8.6); anything else is a
         // smuggling attempt or a broken client (Go issue 16490).
         for (const part of value.split(",")) {
-          const v = part.trim();
-          if (!/^[0-9]+$/.test(v)) throw new HttpError(400, "invalid Content-Length");
+          const v = trimOws(part);
+          if (!DIGITS.test(v)) throw new HttpError(400, "invalid Content-Length");
           const normal = v.replace(/^0+(?=.)/, "");
           if (contentLength !== undefined && contentLength !== normal) {
             throw new HttpError(400, "conflicting Content-Length values");
@@ -400,10 +403,20 @@ function interpretHead(
           contentLength = normal;
         }
         break;
-      case "transfer-encoding":
-        (transferCodings ??= []).push(...listTokens(value));
-        if (transferCodings.length === 0) throw new HttpError(400, "empty Transfer-Encoding");
+      case "transfer-encoding": {
+        // transfer-coding = token *( OWS ";" OWS transfer-parameter )     (RFC 9112 §7)
+        // A field with no coding, even beside one that has, is refused: a front end that reads
+        // it differently would frame the body differently (smuggling).
+        const codings = listTokens(value);
+        if (codings.length === 0) throw new HttpError(400, "empty Transfer-Encoding");
+        for (const coding of codings) {
+          const semicolon = coding.indexOf(";");
+          const name = semicolon === -1 ? coding : trimOws(coding.slice(0, semicolon));
+          if (!isToken(name)) throw new HttpError(400, "malformed Transfer-Encoding");
+        }
+        (transferCodings ??= []).push(...codings);
         break;
+      }
       case "connection":
         for (const t of listTokens(value)) {
           if (t === "close") connectionClose = true;

@@ -646,6 +646,63 @@ const ROWS: Row[] = [
     input: withFields("Transfer-Encoding: , ,\r\n"),
     expect: { error: 400 },
   },
+  // Optional whitespace is SP and HTAB only (RFC 9110 §5.6.3): JavaScript's trim() also strips
+  // U+00A0 and friends, which let these through as chunked or 5 (issue 13).
+  {
+    name: "Transfer-Encoding with a leading no-break space",
+    input: withFields("Transfer-Encoding: \xa0chunked\r\n"),
+    expect: { error: 400 },
+  },
+  {
+    name: "Transfer-Encoding with a trailing no-break space",
+    input: withFields("Transfer-Encoding: chunked\xa0\r\n"),
+    expect: { error: 400 },
+  },
+  {
+    name: "Transfer-Encoding with a NEL (0x85) in the list",
+    input: withFields("Transfer-Encoding: chunked,\x85\r\n"),
+    expect: { error: 400 },
+  },
+  {
+    name: "Transfer-Encoding: chunked beside an empty Transfer-Encoding",
+    input: withFields("Transfer-Encoding: chunked\r\n", "Transfer-Encoding: \r\n"),
+    expect: { error: 400 },
+  },
+  {
+    name: "an empty Transfer-Encoding beside Transfer-Encoding: chunked",
+    input: withFields("Transfer-Encoding:\r\n", "Transfer-Encoding: chunked\r\n"),
+    expect: { error: 400 },
+  },
+  {
+    name: "Content-Length with a trailing no-break space",
+    input: withFields("Content-Length: 5\xa0\r\n"),
+    expect: { error: 400 },
+  },
+  {
+    name: "Content-Length with a leading no-break space",
+    input: withFields("Content-Length: \xa05\r\n"),
+    expect: { error: 400 },
+  },
+  {
+    name: "Content-Length list with a no-break space element",
+    input: withFields("Content-Length: 5,\xa05\r\n"),
+    expect: { error: 400 },
+  },
+  {
+    name: "Content-Length with tabs around list elements",
+    input: withFields("Content-Length: 5\t,\t5\r\n"),
+    expect: { framing: { kind: "length", length: 5 } },
+  },
+  {
+    name: "Connection: close with a no-break space is not close",
+    input: withFields("Connection: close\xa0\r\n"),
+    expect: { keepAlive: true },
+  },
+  {
+    name: "Expect: 100-continue with a no-break space is another expectation",
+    input: withFields("Content-Length: 3\r\n", "Expect: 100-continue\xa0\r\n"),
+    expect: { error: 417 },
+  },
   {
     name: "Transfer-Encoding in HTTP/1.0",
     input: "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
@@ -1044,6 +1101,11 @@ const CHUNK_ROWS: ChunkRow[] = [
   { name: "0x prefix", input: "0x5\r\nhello\r\n0\r\n\r\n", expect: { error: 400 } },
   { name: "non-hex digit", input: "5g\r\nhello\r\n", expect: { error: 400 } },
   { name: "leading space", input: " 5\r\nhello\r\n", expect: { error: 400 } },
+  // RFC 9112 §7.1: whitespace only before ";" (BWS), never after the size or a value alone.
+  { name: "space after the size, no extension", input: "a \r\n", expect: { error: 400 } },
+  { name: "tab after the size, no extension", input: "5\t\r\nhello\r\n", expect: { error: 400 } },
+  { name: "space after an extension value", input: "5;x=1 \r\nhello\r\n", expect: { error: 400 } },
+  { name: "space after an extension name", input: "5;x \r\nhello\r\n", expect: { error: 400 } },
 
   // Extensions (RFC 9112 §7.1.1)
   {
