@@ -256,7 +256,7 @@ async function fileResponse(
       const [entry, bytes] = await smallFileEncoded(rep.path, rep.info, coding);
       headers["content-length"] = String(bytes.length);
       if (head) return new Response(null, { headers });
-      return cached(request, entry, bytes, headers, options, decorated);
+      return cached(entry, bytes, headers, options, decorated);
     }
     // Streamed: the length is unknown, and the engine sends it chunked.
     if (head) return new Response(null, { headers });
@@ -277,7 +277,7 @@ async function fileResponse(
     if (size <= SMALL_FILE) {
       // A cache hit is taken without an await.
       const entry = cacheGet(rep.path, rep.info) ?? await smallFile(rep.path, rep.info);
-      return cached(request, entry, entry.bytes, headers, options, decorated);
+      return cached(entry, entry.bytes, headers, options, decorated);
     }
     const file = await openAt(rep.path, 0);
     return new Response(new FileBody(file, size), { headers });
@@ -300,21 +300,17 @@ async function fileResponse(
 
 /**
  * A cached file's response with its final fields (`decorate`d here, before the response is made
- * from them), marked `finished` so serveDir and serveFile add nothing after.
+ * from them), marked `finished` so serveDir and serveFile add nothing after. Only a GET's body
+ * comes from the cache (HEAD gets none).
  */
 function cached(
-  request: Request,
   entry: CacheEntry,
   bytes: Uint8Array,
   fields: Fields,
   options: FileOptions,
   decorated: boolean,
 ): Response {
-  const response = cachedResponse(
-    entry,
-    bytes,
-    decorate(fields, options, decorated, request.method),
-  );
+  const response = cachedResponse(entry, bytes, decorate(fields, options, decorated, "GET"));
   finished.add(response);
   return response;
 }
