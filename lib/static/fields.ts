@@ -53,9 +53,9 @@ function appendVary(fields: Fields, name: string): void {
 }
 
 /**
- * {@link decorate} for a response already made: its fields are set from the record. A response
- * that has nosniff has the same value, and no response made here has Vary before an OPTIONS one
- * is decorated, so setting is the same as what the record form does.
+ * {@link decorate} for a response already made: its fields are set from a record `decorate`
+ * fills. Setting gives what the record form gives: a response made here that has nosniff has that
+ * same value, and none for OPTIONS has a Vary to append to.
  */
 export function decorateResponse(
   response: Response,
