@@ -1,6 +1,6 @@
 /**
  * The CLI's main function in process (exit codes, the one line on stderr, `--version`), the
- * entry point's output, and the module graph the CLI wires: no cycles, layers kept apart.
+ * entry point's output. The module graph and its layers are tests/layers_test.ts's.
  */
 
 import assert from "node:assert/strict";
@@ -9,9 +9,6 @@ import { main } from "../../lib/cli/main.ts";
 import { announce } from "../../lib/cli/lifecycle.ts";
 import { parseCommandLine, USAGE } from "../../lib/cli/flags.ts";
 import { runServer } from "../_spawn.ts";
-
-/** The repository, as a file: URL (module specifiers are URLs). */
-const ROOT = new URL("../../", import.meta.url);
 
 /** Runs `body` with console.log and console.error captured; returns what each printed. */
 async function captured(body: () => unknown): Promise<{ out: string[]; err: string[] }> {
@@ -98,79 +95,4 @@ Deno.test("main: server.ts --version prints the version from deno.json", async (
   const result = await runServer(["--version"]);
   assert.equal(result.code, 0);
   assert.equal(result.stdout, `tcp-http ${denoJson.version} (Deno ${Deno.version.deno})\n`);
-});
-
-// ---- The module graph ------------------------------------------------------------------------
-
-/** Local module path (relative to the repository) → the local modules it imports, types too. */
-async function moduleGraph(root: string): Promise<Map<string, string[]>> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", root],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.ok(output.success, new TextDecoder().decode(output.stderr));
-  const info = JSON.parse(new TextDecoder().decode(output.stdout)) as {
-    modules: {
-      specifier: string;
-      dependencies?: { code?: { specifier?: string }; type?: { specifier?: string } }[];
-    }[];
-  };
-  const local = (specifier: string) =>
-    specifier.startsWith(ROOT.href) ? specifier.slice(ROOT.href.length) : null;
-  const graph = new Map<string, string[]>();
-  for (const module of info.modules) {
-    const from = local(module.specifier);
-    if (from === null) continue;
-    const to = (module.dependencies ?? [])
-      .flatMap((d) => [d.code?.specifier, d.type?.specifier])
-      .map((s) => s === undefined ? null : local(s))
-      .filter((s): s is string => s !== null);
-    graph.set(from, [...new Set(to)]);
-  }
-  return graph;
-}
-
-/** Every import cycle in `graph`, as the list of modules around it. */
-function cycles(graph: Map<string, string[]>): string[][] {
-  const found: string[][] = [];
-  const state = new Map<string, "open" | "done">();
-  const stack: string[] = [];
-  const visit = (module: string) => {
-    state.set(module, "open");
-    stack.push(module);
-    for (const next of graph.get(module) ?? []) {
-      if (state.get(next) === "open") found.push(stack.slice(stack.indexOf(next)));
-      else if (!state.has(next)) visit(next);
-    }
-    stack.pop();
-    state.set(module, "done");
-  };
-  for (const module of graph.keys()) if (!state.has(module)) visit(module);
-  return found;
-}
-
-// The CLI's two entry points (worker.ts is started by URL, so no import reaches it) and the
-// library's.
-const ROOTS = ["server.ts", "lib/cli/worker.ts", "lib/mod.ts"];
-
-Deno.test("main: no import cycles from the entry points", async () => {
-  for (const root of ROOTS) assert.deepEqual(cycles(await moduleGraph(root)), [], root);
-});
-
-Deno.test("main: handlers import only h1, shared and fastpath; only the CLI imports the CLI", async () => {
-  const allowed = ["lib/handlers/", "lib/h1/", "lib/shared/", "lib/fastpath/"];
-  for (const root of ROOTS) {
-    for (const [from, imports] of await moduleGraph(root)) {
-      for (const to of imports) {
-        if (from.startsWith("lib/handlers/")) {
-          assert.ok(allowed.some((folder) => to.startsWith(folder)), `${from} imports ${to}`);
-        }
-        if (to.startsWith("lib/cli/")) {
-          assert.ok(from === "server.ts" || from.startsWith("lib/cli/"), `${from} imports ${to}`);
-        }
-      }
-    }
-  }
 });
