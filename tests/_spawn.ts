@@ -17,6 +17,14 @@ export const FIXTURES = new URL("./fixtures/", import.meta.url).pathname;
 
 const DEFAULT_PERMISSIONS = ["--allow-net", "--allow-read"];
 
+/**
+ * When the suite runs with TCP_HTTP_PUBLIC_API=1 (CI's second run), the servers it starts run on
+ * the public API too: they may read that one variable.
+ */
+export function publicApiSwitch(): string[] {
+  return Deno.env.get("TCP_HTTP_PUBLIC_API") === "1" ? ["--allow-env=TCP_HTTP_PUBLIC_API"] : [];
+}
+
 /** What a finished server process left behind. */
 export interface ProcessResult {
   code: number;
@@ -153,7 +161,13 @@ export interface SpawnOptions {
 /** `deno run <permissions> server.ts args…` from the repository root, its output piped. */
 function serverCommand(args: string[], options: SpawnOptions): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", ...(options.permissions ?? DEFAULT_PERMISSIONS), SERVER, ...args],
+    args: [
+      "run",
+      ...publicApiSwitch(),
+      ...(options.permissions ?? DEFAULT_PERMISSIONS),
+      SERVER,
+      ...args,
+    ],
     cwd: ROOT,
     stdin: "null",
     stdout: "piped",

@@ -16,15 +16,13 @@ export function claimFile(response: Response, length: number): ClaimedFile | nul
 
 /**
  * Bytes per read. Each async file read costs a thread-pool round trip, so fewer, larger reads
- * are cheaper (here, reading a cached file: ~780 µs of CPU per MiB in 64 KiB reads, ~320 in
- * 256 KiB ones); a client that stops reading holds at most two blocks.
+ * cost less CPU per byte; a client that stops reading holds at most two blocks.
  */
 const BLOCK = 256 * 1024;
 /**
  * Full blocks that may exist, in use or free (16 MiB). Every download gets one; a second one,
- * which lets the next read overlap the write, only within this budget. A fresh 256 KiB block
- * costs more than reading into it (the 1 MiB file bench with 50 clients spent ~10% of its time
- * allocating them with room for only 16).
+ * which lets the next read overlap the write, only within this budget. A fresh block costs more
+ * than reading into it, so the budget is generous.
  */
 const MAX_BLOCKS = (16 * 1024 * 1024) / BLOCK;
 /** Free full blocks, so steady downloads allocate nothing. */

@@ -2,10 +2,10 @@
  * Building the `Request` a handler receives, cheaply.
  *
  * `new Request(url)` parses the URL, converts an init dictionary and builds a `Headers` object
- * that a handler may never look at: about 2 µs, the largest single cost of a small exchange.
- * `Deno.serve` skips all of that: it creates the request object directly from its internal
+ * that a handler may never look at: the largest single cost of a small exchange
+ * (docs/architecture.md has the figures). `Deno.serve` skips all of that: it creates the request object directly from its internal
  * parts, with the URL and the headers computed only when first read. This module does the same,
- * guarded like `body.ts`: at start-up it checks that the runtime's `Request` is made of exactly
+ * guarded like `response.ts`: at start-up it checks that the runtime's `Request` is made of exactly
  * the parts it knows, builds one request its own way and compares it with what the constructor
  * gives. Anything unexpected and every request takes the public constructor, which is always
  * correct, only slower.

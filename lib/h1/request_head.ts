@@ -205,8 +205,8 @@ function contentEnd(view: Uint8Array, start: number, storedEnd: number): number 
 
 /**
  * Heads at least this long are decoded with one TextDecoder call and cut into substrings, which
- * are nearly free. The call costs about as much as decoding 40 bytes one by one in JavaScript,
- * but no more for a 2 KiB head: a browser's 400-byte head parses several times faster.
+ * are nearly free: the call costs a fixed amount, whatever the head's length, where decoding
+ * byte by byte grows with it. Shorter heads are decoded by a loop.
  */
 const DECODE_WHOLE_MIN = 64;
 const utf8Decoder = new TextDecoder();

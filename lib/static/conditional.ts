@@ -64,14 +64,14 @@ export function evaluatePreconditions(
   if (ifMatch !== null) {
     if (!matches(ifMatch, etag, true)) return 412;
   } else {
-    const since = httpDate(h.get("if-unmodified-since"));
+    const since = parseHttpDate(h.get("if-unmodified-since"));
     if (since !== null && seconds > since) return 412;
   }
   const ifNoneMatch = h.get("if-none-match");
   if (ifNoneMatch !== null) {
     if (matches(ifNoneMatch, etag, false)) return 304;
   } else {
-    const since = httpDate(h.get("if-modified-since"));
+    const since = parseHttpDate(h.get("if-modified-since"));
     if (since !== null && seconds <= since) return 304;
   }
   return null;
@@ -106,17 +106,5 @@ export function rangeApplies(request: Request, etag: string | null, mtime: Date)
   const value = trimOws(ifRange);
   if (value.startsWith('"')) return value === etag;
   if (value.startsWith("W/")) return false;
-  return httpDate(value) === Math.floor(mtime.getTime() / 1000);
-}
-
-/**
- * An HTTP-date field value in seconds, or null when absent or invalid (the condition is then
- * ignored). Only SP and HTAB may surround it (OWS, §5.6.3); `parseHttpDate` trims with
- * `String.prototype.trim`, which also strips U+00A0 and the like, so a value with those at
- * either end is refused here.
- */
-function httpDate(value: string | null): number | null {
-  if (value === null) return null;
-  const text = trimOws(value);
-  return text.trim() === text ? parseHttpDate(text) : null;
+  return parseHttpDate(value) === Math.floor(mtime.getTime() / 1000);
 }
