@@ -60,7 +60,9 @@ export class SharedFields {
 /** The shared list of one Content-Type. */
 function typeOnly(type: string): SharedFields {
   let fields = typeFields.get(type);
-  if (fields === undefined) typeFields.set(type, fields = new SharedFields([["content-type", type]]));
+  if (fields === undefined) {
+    typeFields.set(type, fields = new SharedFields([["content-type", type]]));
+  }
   return fields;
 }
 const typeFields = new BoundedMap<string, SharedFields>(64);
@@ -197,7 +199,9 @@ function fieldsMatch(found: Probe): boolean {
   for (let i = 0; i < ours.length; i++) {
     const fields = fieldsOf(found, ours[i]);
     if (fields === undefined) return false;
-    if (normal(fields instanceof SharedFields ? fields.list : fields) !== normal(theirs[i].headers)) {
+    if (
+      normal(fields instanceof SharedFields ? fields.list : fields) !== normal(theirs[i].headers)
+    ) {
       return false;
     }
   }
