@@ -2,6 +2,7 @@
  * The small-file cache (cache.ts): never stale, never changed through a response, within its
  * budget.
  */
+import { bytesByReference } from "../../lib/fastpath/response.ts";
 import assert from "node:assert/strict";
 import { serveDir, type ServeDirOptions, smallFileCache } from "../../lib/static/mod.ts";
 import { css, decompress, digits, fetchDir, get, opts, root, test } from "./_fixture.ts";
@@ -65,12 +66,17 @@ test("static: the small-file cache counts what it holds and keeps to its budget"
     const first = await grew("/a.css", {}, options);
     assert.ok(first.grew > style.length, `a new entry counts more than its bytes: ${first.grew}`);
     assert.equal((await grew("/a.css", {}, options)).grew, 0, "a hit adds nothing");
-    // Another set of fields is another prepared response, and it is counted.
+    // Another set of fields is another prepared response, and it is counted. (Prepared responses
+    // are a fast path: on the public API alone there are none to count.)
     const other = await grew("/a.css", {}, { ...options, headers: [["x-a", "1"]] });
-    assert.ok(other.grew > 0, "a second template is counted");
+    if (bytesByReference) assert.ok(other.grew > 0, "a second template is counted");
+    else assert.equal(other.grew, 0, "no template on the public API");
     // A compressed form is counted too, bytes and template.
     const gzip = await grew("/a.css", { "accept-encoding": "gzip" }, options);
-    assert.ok(gzip.grew > gzip.length, `gzip form: ${gzip.grew} for ${gzip.length} bytes`);
+    assert.ok(
+      bytesByReference ? gzip.grew > gzip.length : gzip.grew >= gzip.length,
+      `gzip form: ${gzip.grew} for ${gzip.length} bytes`,
+    );
 
     // Past the budget the least recently used go, and what is evicted is read again when asked.
     const block = new Uint8Array(60 * 1024);
