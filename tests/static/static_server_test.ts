@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { serve, serveDir, type Server } from "../../lib/mod.ts";
 import { field, fromLatin1, RawClient, type RawResponse, sleep, stop, text } from "../_raw.ts";
+import { publicApiSwitch } from "../_spawn.ts";
 
 /**
  * Deno 2.9 runs tests without the op and resource sanitizers unless asked (`--sanitize-ops`,
@@ -30,6 +31,7 @@ async function startServer(dir: string, extra: string[] = []) {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
+      ...publicApiSwitch(),
       "--allow-net",
       `--allow-read=${dir}`,
       SERVER,
@@ -196,7 +198,16 @@ test("static over sockets: GET, HEAD, ranges, 304, traversal, dotfiles, symlinks
 
 test("static over sockets: a missing root is a one-line error", async () => {
   const result = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-read", SERVER, "--port", "0", `${root}/nope`],
+    args: [
+      "run",
+      ...publicApiSwitch(),
+      "--allow-net",
+      "--allow-read",
+      SERVER,
+      "--port",
+      "0",
+      `${root}/nope`,
+    ],
     stdout: "piped",
     stderr: "piped",
   }).output();
