@@ -12,6 +12,8 @@ import { DEFAULT_LIMITS, type Limits } from "../h1/errors.ts";
 import type { ExchangeRecord, Handler } from "../shared/types.ts";
 import { urlOf } from "../shared/address.ts";
 import { fastPathWarning } from "../fastpath/mode.ts";
+import { plainResponse } from "../h1/response_head.ts";
+import { internalError } from "./errors.ts";
 
 /** Time limits, in milliseconds, with the defaults Caddy's and nginx's users know. */
 export const DEFAULT_TIMEOUTS: Readonly<Timeouts> = {
@@ -105,6 +107,7 @@ class HttpServer implements Server {
   readonly #options: ServeOptions;
   readonly #maxConnections: number;
   readonly #maxPerIp: number;
+  readonly #serverName: string | null;
   /** Open connections per peer address, kept only while a limit per address is set. */
   readonly #perIp = new Map<string, number>();
   readonly #reaper: ReturnType<typeof setInterval>;
@@ -149,12 +152,13 @@ class HttpServer implements Server {
     const warning = fastPathWarning();
     if (warning !== null) console.error(warning);
 
+    this.#serverName = options.serverName === undefined ? "tcp-http" : options.serverName;
     const config = {
       handler,
       limits,
       timeouts,
       scheme: tls ? "https" as const : "http" as const,
-      serverName: options.serverName === undefined ? "tcp-http" : options.serverName,
+      serverName: this.#serverName,
       maxDrainBytes: options.maxDrainBytes ?? 256 * 1024,
       onError: options.onError ?? defaultOnError,
       onInternalError: (error: unknown) => {
@@ -241,11 +245,14 @@ class HttpServer implements Server {
   /** Past a connection limit: a short 503 and close, so the client knows to come back. */
   #refuse(conn: Deno.Conn, reason: string): void {
     this.#refused.add(conn);
-    const body = `503 Service Unavailable: ${reason}\n`;
-    const bytes = new TextEncoder().encode(
-      "HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\nretry-after: 1\r\n" +
-        `content-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+    const { head, body } = plainResponse(
+      503,
+      reason,
+      this.#serverName,
+      false,
+      "retry-after: 1\r\n",
     );
+    const bytes = new TextEncoder().encode(head + body);
     // Write, stop sending, then read what the client sent until it closes (at most a second):
     // closing with its request unread would reset the connection and could lose the 503.
     const timer = setTimeout(() => close(), 1000);
@@ -314,10 +321,7 @@ function describe(error: unknown): string {
 
 function defaultOnError(error: unknown): Response {
   console.error("tcp-http: handler error:", error);
-  return new Response("Internal Server Error\n", {
-    status: 500,
-    headers: { "content-type": "text/plain; charset=utf-8" },
-  });
+  return internalError();
 }
 
 function defaultOnListen(addr: Deno.NetAddr, tls = false): void {
