@@ -35,7 +35,7 @@ import type { ExchangeRecord, Handler } from "../shared/types.ts";
 import { hostPort } from "../shared/address.ts";
 import { noteArrival } from "../shared/arrival.ts";
 import type { ClaimedFile } from "../shared/file_body.ts";
-import { SwitchingProtocols } from "../shared/handover.ts";
+import { type ProtocolHandover, SwitchingProtocols } from "../shared/handover.ts";
 import { responseFields, SharedFields, staticBody } from "../fastpath/response.ts";
 import { absoluteFormUrl, createRequest, originFormUrl } from "../fastpath/request.ts";
 import { type BodyWriter, bodyWriter } from "./body_writer.ts";
@@ -74,6 +74,16 @@ export interface ConnectionConfig {
   onInternalError: (error: unknown) => void;
   /** Called once per answered request, for access logs. */
   onExchange?: (record: ExchangeRecord) => void;
+  /**
+   * HTTP/2, when on: makes the session (lib/engine/h2_session.ts) a connection is handed to
+   * when TLS chose "h2" by ALPN, or a cleartext client opened with the HTTP/2 preface.
+   */
+  http2?: () => Http2Handover;
+}
+
+/** An HTTP/2 session: a protocol hand-over with deadlines of its own for the reaper. */
+export interface Http2Handover extends ProtocolHandover {
+  expired(now: number): boolean;
 }
 
 /** How long, and how much, to read and discard after an error response before closing. */
@@ -82,6 +92,8 @@ const LINGER_BYTES = 64 * 1024;
 
 const encoder = new TextEncoder();
 const CONTINUE = encoder.encode("HTTP/1.1 100 Continue\r\n\r\n");
+/** The client connection preface of HTTP/2 (RFC 9113 §3.4). */
+const H2_PREFACE = encoder.encode("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
 /** Text that is the same in UTF-8 and ISO-8859-1: nothing above U+007F. */
 const ASCII = /^[^\u0080-\uffff]*$/;
@@ -138,6 +150,8 @@ export class Connection {
   #streaming: ReadableStreamDefaultReader<Uint8Array> | null = null;
   /** Set once the connection has been handed to another protocol; aborts it on shutdown. */
   #handedOver: AbortController | null = null;
+  /** The HTTP/2 session the connection was handed to, if it was. */
+  #h2: Http2Handover | null = null;
 
   constructor(conn: Deno.Conn, config: ConnectionConfig) {
     this.conn = conn;
@@ -165,7 +179,8 @@ export class Connection {
 
   /** True when a read or write has waited past its deadline. */
   expired(now: number): boolean {
-    return now > this.#readDeadline || now > this.#out.deadline;
+    return now > this.#readDeadline || now > this.#out.deadline ||
+      (this.#h2 !== null && this.#h2.expired(now));
   }
 
   /** Graceful shutdown: close now if idle, otherwise after the response in progress. */
@@ -199,6 +214,8 @@ export class Connection {
   /** Runs the connection to its end. Never rejects. */
   async serve(): Promise<void> {
     try {
+      const http2 = this.#cfg.http2;
+      if (http2 !== undefined && await this.#negotiate(http2)) return;
       let mayHaveMore = false;
       for (;;) {
         // A pipelined head already buffered is taken without a promise round trip.
@@ -485,6 +502,52 @@ export class Connection {
   }
 
   // ---- The hand-over to another protocol ----------------------------------------------------
+
+  /**
+   * Before the first request: a TLS connection whose ALPN chose "h2", or a cleartext one that
+   * opens with the HTTP/2 preface (prior knowledge, RFC 9113 §3.3), goes to an HTTP/2 session.
+   * Resolves true once that session has ended; false for HTTP/1.1, with what was read (if
+   * anything) left in the buffer for the request loop.
+   */
+  async #negotiate(session: () => Http2Handover): Promise<boolean> {
+    const input = this.#input;
+    // Like the wait for any first request: idle, so a shutdown now just closes.
+    this.#readDeadline = Date.now() + this.#cfg.timeouts.idleTimeout;
+    this.#idle = true;
+    let buffered: Uint8Array;
+    if (this.#cfg.scheme === "https") {
+      const { alpnProtocol } = await (this.conn as Deno.TlsConn).handshake();
+      this.#idle = false;
+      this.#readDeadline = Infinity;
+      if (alpnProtocol !== "h2") return false;
+      buffered = new Uint8Array(0);
+    } else {
+      for (;;) {
+        const n = input.start === input.end
+          ? input.readDone(await input.startRead(true))
+          : await input.read();
+        this.#idle = false;
+        if (n === null) return true; // gone before saying anything: nothing to answer
+        const length = input.end - input.start;
+        const compared = Math.min(length, H2_PREFACE.length);
+        for (let i = 0; i < compared; i++) {
+          if (input.buf[input.start + i] !== H2_PREFACE[i]) {
+            this.#readDeadline = Infinity;
+            return false;
+          }
+        }
+        if (compared === H2_PREFACE.length) break;
+      }
+      this.#readDeadline = Infinity;
+      buffered = input.buf.slice(input.start, input.end);
+      input.consume(input.end - input.start);
+    }
+    const h2 = this.#h2 = session();
+    const handedOver = this.#handedOver = new AbortController();
+    if (this.#closing) handedOver.abort();
+    await h2.run(this.conn, buffered, handedOver.signal);
+    return true;
+  }
 
   /**
    * Writes the 101 head of `response` and hands the connection to its protocol (RFC 9110 §7.8),

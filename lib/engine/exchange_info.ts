@@ -24,6 +24,11 @@ export class ExchangeInfo implements ServeHandlerInfo {
     this.remoteAddr = remoteAddr;
   }
 
+  /** The protocol the request came over (HTTP/2's info overrides it). */
+  get protocol(): "HTTP/1.1" | "HTTP/2" {
+    return "HTTP/1.1";
+  }
+
   get completed(): Promise<void> {
     if (this.#completion === null) {
       this.#completion = Promise.withResolvers<void>();

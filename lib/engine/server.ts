@@ -14,6 +14,7 @@ import { urlOf } from "../shared/address.ts";
 import { fastPathWarning } from "../fastpath/mode.ts";
 import { plainResponse } from "../h1/response_head.ts";
 import { internalError } from "./errors.ts";
+import { H2Session } from "./h2_session.ts";
 
 /** Time limits, in milliseconds, with the defaults Caddy's and nginx's users know. */
 export const DEFAULT_TIMEOUTS: Readonly<Timeouts> = {
@@ -56,6 +57,12 @@ export interface ServeOptions extends Partial<Limits>, Partial<Timeouts> {
   key?: string;
   /** Share the port with other processes (SO_REUSEPORT; Linux only, ignored elsewhere). */
   reusePort?: boolean;
+  /**
+   * HTTP/2: offered by ALPN over TLS ("h2", then "http/1.1"), and taken in cleartext from
+   * clients that open with its preface (prior knowledge). `false` serves HTTP/1.1 only.
+   * @default {true}
+   */
+  http2?: boolean;
 }
 
 /** A running server. */
@@ -143,7 +150,7 @@ class HttpServer implements Server {
           port,
           cert: options.cert!,
           key: options.key!,
-          alpnProtocols: ["http/1.1"],
+          alpnProtocols: options.http2 === false ? ["http/1.1"] : ["h2", "http/1.1"],
           reusePort: options.reusePort,
         } as Deno.ListenTlsOptions & Deno.TlsCertifiedKeyPem,
       )
@@ -169,6 +176,7 @@ class HttpServer implements Server {
         console.error("tcp-http: internal error:", error);
       },
       onExchange: options.onExchange,
+      http2: options.http2 === false ? undefined : (): H2Session => new H2Session(config),
     };
 
     // One timer for every deadline of every connection, instead of a timer per read.

@@ -289,6 +289,11 @@ export class H2ServerConnection {
     return this.#out.length > 0;
   }
 
+  /** Octets queued for `takeOutput()`: what an engine bounds to apply backpressure. */
+  get outputLength(): number {
+    return this.#out.length;
+  }
+
   /** Octets `sendData` would accept now on this stream (0 if unknown or blocked). */
   sendWindow(streamId: number): number {
     const s = this.#streams.get(streamId);

@@ -127,7 +127,7 @@ export function formatEntry(
   time: Date,
   color: boolean = !Deno.noColor,
 ): string {
-  const version = `HTTP/1.${record.minorVersion}`;
+  const version = record.protocol === "HTTP/2" ? "HTTP/2.0" : `HTTP/1.${record.minorVersion}`;
   // A request refused before its head could be parsed has no request line to show.
   const requestLine = record.method === ""
     ? "-"

@@ -14,6 +14,11 @@ export interface ServeHandlerInfo {
    * went away first.
    */
   completed: Promise<void>;
+  /**
+   * The protocol the request came over: "HTTP/1.1" (HTTP/1.0 included) or "HTTP/2". Not in
+   * `Deno.ServeHandlerInfo`; our servers always set it.
+   */
+  readonly protocol?: "HTTP/1.1" | "HTTP/2";
 }
 
 /**
@@ -36,8 +41,10 @@ export interface ExchangeRecord {
   method: string;
   /** The request target, as sent; empty when the method is. */
   target: string;
-  /** 0 for HTTP/1.0, 1 for HTTP/1.1. */
+  /** 0 for HTTP/1.0, 1 for HTTP/1.1 (and 1 for HTTP/2). */
   minorVersion: 0 | 1;
+  /** "HTTP/2" for a request that came over HTTP/2; HTTP/1.x when absent. */
+  protocol?: "HTTP/1.1" | "HTTP/2";
   /** The response status. */
   status: number;
   /** Body bytes sent. */
