@@ -16,6 +16,9 @@ import { plainResponse } from "../h1/response_head.ts";
 import { internalError } from "./errors.ts";
 import { H2Session } from "./h2_session.ts";
 
+/** The reaper's period: every deadline holds to within it. */
+const REAPER_TICK_MS = 50;
+
 /** Time limits, in milliseconds, with the defaults Caddy's and nginx's users know. */
 export const DEFAULT_TIMEOUTS: Readonly<Timeouts> = {
   headerTimeout: 10_000,
@@ -118,6 +121,11 @@ class HttpServer implements Server {
   /** Open connections per peer address, kept only while a limit per address is set. */
   readonly #perIp = new Map<string, number>();
   readonly #reaper: ReturnType<typeof setInterval>;
+  #ticks = 0;
+  /** Reaper ticks between housekeeping passes (buffers released, idle times noted). */
+  #housekeepingEvery = 1;
+  /** When each idle connection was first seen idle, to the second: for eviction at the limit. */
+  readonly #idleSince = new Map<Connection, number>();
   #closing = false;
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
   #allClosed: PromiseWithResolvers<void> | null = null;
@@ -179,9 +187,11 @@ class HttpServer implements Server {
       http2: options.http2 === false ? undefined : (): H2Session => new H2Session(config),
     };
 
-    // One timer for every deadline of every connection, instead of a timer per read.
+    // One timer for every deadline of every connection, instead of a timer per read: a deadline
+    // holds to within a tick. Idle buffers are released, and idle times noted, once a second.
     const shortest = Math.min(...Object.values(timeouts));
-    const tick = Math.min(1000, Math.max(10, Math.floor(shortest / 4)));
+    const tick = Math.min(REAPER_TICK_MS, Math.max(10, Math.floor(shortest / 4)));
+    this.#housekeepingEvery = Math.max(1, Math.round(1000 / tick));
     this.#reaper = setInterval(() => this.#reap(), tick);
 
     const onAbort = () => this.shutdown();
@@ -217,7 +227,7 @@ class HttpServer implements Server {
         conn.close();
         continue;
       }
-      if (this.#connections.size >= this.#maxConnections) {
+      if (this.#connections.size >= this.#maxConnections && !this.#evictIdle()) {
         this.#refuse(conn, "too many connections");
         continue;
       }
@@ -234,6 +244,7 @@ class HttpServer implements Server {
       this.#connections.add(connection);
       connection.serve().finally(() => {
         this.#connections.delete(connection);
+        this.#idleSince.delete(connection);
         if (this.#maxPerIp !== Infinity) {
           const open = this.#perIp.get(ip)! - 1;
           if (open === 0) this.#perIp.delete(ip);
@@ -288,10 +299,40 @@ class HttpServer implements Server {
 
   #reap(): void {
     const now = Date.now();
+    const housekeeping = ++this.#ticks % this.#housekeepingEvery === 0;
     for (const connection of this.#connections) {
-      if (connection.expired(now)) connection.abort();
-      else connection.releaseBuffers();
+      if (connection.expired(now)) {
+        connection.abort();
+      } else if (housekeeping) {
+        connection.releaseBuffers();
+        if (!connection.idle) this.#idleSince.delete(connection);
+        else if (!this.#idleSince.has(connection)) this.#idleSince.set(connection, now);
+      }
     }
+  }
+
+  /**
+   * At the connection limit, makes room by closing the connection idle the longest (kept alive
+   * between requests, or never spoken), as nginx does, so idle sockets cannot lock active
+   * clients out (RFC 9112 §9.6: a server may close an idle connection at any time). False when
+   * every connection is busy.
+   */
+  #evictIdle(): boolean {
+    let victim: Connection | null = null;
+    let longest = Infinity;
+    const now = Date.now();
+    for (const connection of this.#connections) {
+      if (!connection.idle) continue;
+      const since = this.#idleSince.get(connection) ?? now;
+      if (since < longest) {
+        victim = connection;
+        longest = since;
+      }
+    }
+    if (victim === null) return false;
+    this.#idleSince.delete(victim);
+    victim.abort();
+    return true;
   }
 
   shutdown(): Promise<void> {

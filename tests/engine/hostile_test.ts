@@ -169,17 +169,26 @@ Deno.test("hostile: slowloris, silent, stalled and non-reading clients cannot st
   }
 });
 
-Deno.test("hostile: a flood past maxConnections gets 503 and close; the rest are served", async () => {
+Deno.test("hostile: a flood past maxConnections of busy ones gets 503 and close; the rest are served", async () => {
+  const gate = Promise.withResolvers<void>();
   const server = serve(
     { hostname: HOST, port: 0, onListen() {}, maxConnections: 10, idleTimeout: 10_000 },
-    () => new Response("ok\n"),
+    async (request) => {
+      if (new URL(request.url).pathname === "/hold") await gate.promise;
+      return new Response("ok\n");
+    },
   );
   const port = server.addr.port;
   const held: Deno.Conn[] = [];
   const extra: Deno.Conn[] = [];
   try {
+    // Ten connections each waiting for an answer: busy, so none can be closed to make room.
     held.push(...await connectMany(port, 10));
+    for (const conn of held) {
+      await conn.write(encoder.encode(`GET /hold HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`));
+    }
     await until(() => server.connections === 10, 2_000, "ten connections accepted");
+    await sleep(100); // their requests reach the handler
 
     // Five more: each is told 503 with connection: close, then closed.
     extra.push(...await connectMany(port, 5));
@@ -197,20 +206,107 @@ Deno.test("hostile: a flood past maxConnections gets 503 and close; the rest are
     assert.equal(server.connections, 10, "the refused ones never counted");
 
     // The connections already in are served as usual.
+    gate.resolve();
     await held[0].write(
       encoder.encode(`GET / HTTP/1.1\r\nHost: ${HOST}\r\nConnection: close\r\n\r\n`),
     );
-    const answer = parseResponse(await within(readAll(held[0]), 2_000, "a held connection"));
-    assert.equal(answer.status, 200);
-    assert.equal(answer.body, "ok\n");
+    const answers = await within(readAll(held[0]), 2_000, "a held connection");
+    assert.equal(new TextDecoder().decode(answers).split("HTTP/1.1 200 OK").length, 3);
 
     // Once they go, new ones are accepted again.
     closeAll(held);
     await until(() => server.connections === 0, 2_000, "held connections gone");
     assert.equal((await get(port, "/")).status, 200);
   } finally {
+    gate.resolve();
     closeAll(held);
     closeAll(extra);
+    await server.shutdown();
+  }
+});
+
+Deno.test("hostile: at maxConnections, idle connections make room for an active client", async () => {
+  // Issue 13: connections that never spoke, or idle between requests, filled the limit and every
+  // new client got 503 until they timed out. Now the longest idle is closed instead.
+  const server = serve(
+    { hostname: HOST, port: 0, onListen() {}, maxConnections: 10, idleTimeout: 10_000 },
+    () => new Response("ok\n"),
+  );
+  const port = server.addr.port;
+  const idle: Deno.Conn[] = [];
+  try {
+    idle.push(...await connectMany(port, 5)); // never speak
+    await until(() => server.connections === 5, 2_000, "five silent connections accepted");
+    await sleep(1_100); // a housekeeping pass notes them idle: they are the longest idle
+    const kept = await connectMany(port, 5); // kept alive after one request each
+    idle.push(...kept);
+    for (const conn of kept) {
+      await conn.write(encoder.encode(`GET / HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`));
+      await conn.read(new Uint8Array(1024));
+    }
+    await until(() => server.connections === 10, 2_000, "ten connections in");
+
+    // Five active clients in turn, each staying connected: each is served, none refused.
+    for (let i = 0; i < 5; i++) {
+      const [active] = await connectMany(port, 1);
+      idle.push(active);
+      await active.write(encoder.encode(`GET / HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`));
+      const buffer = new Uint8Array(1024);
+      const n = await within(active.read(buffer), 3_000, `active client ${i}`);
+      assert.match(new TextDecoder().decode(buffer.subarray(0, n ?? 0)), /^HTTP\/1\.1 200 OK/);
+    }
+    // The five silent ones, idle the longest, were the ones closed; the kept-alive ones remain.
+    const silentClosed = await Promise.all(
+      idle.slice(0, 5).map((conn) =>
+        within(readAll(conn), 2_000, "a silent connection closed").then((bytes) => bytes.length)
+      ),
+    );
+    assert.deepEqual(silentClosed, [0, 0, 0, 0, 0], "closed without an answer");
+    await kept[0].write(encoder.encode(`GET / HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`));
+    const buffer = new Uint8Array(1024);
+    const n = await within(kept[0].read(buffer), 2_000, "a kept-alive connection's answer");
+    assert.match(
+      new TextDecoder().decode(buffer.subarray(0, n ?? 0)),
+      /^HTTP\/1\.1 200 OK/,
+      "a kept-alive connection still serves",
+    );
+  } finally {
+    closeAll(idle);
+    await server.shutdown();
+  }
+});
+
+Deno.test("hostile: a header deadline holds to within a fraction of a second", async () => {
+  // Issue 13: deadlines were checked about once a second, so a head finished 10.75 s after its
+  // first byte was still answered. Three slow heads started 170 ms apart land at different
+  // points of any reaper period: each is cut within 250 ms of its deadline (with a period of
+  // 500 ms or more, one of the three would wait 330 ms or longer).
+  const headerTimeout = 2_000;
+  const server = serve(
+    { hostname: HOST, port: 0, onListen() {}, headerTimeout, idleTimeout: 30_000 },
+    () => new Response("ok\n"),
+  );
+  try {
+    const cut = await Promise.all([0, 170, 340].map(async (delay) => {
+      await sleep(delay);
+      const [conn] = await connectMany(server.addr.port, 1);
+      try {
+        await conn.write(encoder.encode("GET / HTTP/1.1\r\nHo"));
+        const started = performance.now();
+        await within(closedByPeer(conn), headerTimeout + 2_000, "the slow head cut");
+        return performance.now() - started;
+      } finally {
+        closeAll([conn]);
+      }
+    }));
+    for (const elapsed of cut) {
+      assert.ok(elapsed >= headerTimeout - 20, `cut early: ${elapsed.toFixed(0)} ms`);
+      assert.ok(
+        elapsed < headerTimeout + 250,
+        `cut ${(elapsed - headerTimeout).toFixed(0)} ms late`,
+      );
+    }
+  } finally {
     await server.shutdown();
   }
 });

@@ -166,17 +166,23 @@ Deno.test("server: stalled clients do not delay another client", async () => {
 
 // ---- Connection limit -------------------------------------------------------------------------
 
-Deno.test("server: past maxConnections a client gets 503 and close; the others are served", async () => {
-  await withServer(hello, async (port, server) => {
+Deno.test("server: past maxConnections of busy ones a client gets 503 and close; the others are served", async () => {
+  const gate = Promise.withResolvers<void>();
+  const holding = async (request: Request) => {
+    if (new URL(request.url).pathname === "/hold") await gate.promise;
+    return new Response("hello");
+  };
+  await withServer(holding, async (port, server) => {
     const open: RawClient[] = [];
     try {
+      // Two connections each waiting for an answer: busy, none can be closed to make room.
       for (let i = 0; i < 2; i++) {
         const client = await RawClient.connect(port);
         open.push(client);
-        await client.write("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
-        assert.equal(text(await client.response()), "hello"); // accepted and served
+        await client.write("GET /hold HTTP/1.1\r\nHost: a\r\n\r\n");
       }
-      assert.equal(server.connections, 2);
+      await waitFor(() => server.connections === 2, "two connections accepted");
+      await sleep(50); // their requests reach the handler
 
       await using extra = await RawClient.connect(port);
       await extra.write("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
@@ -186,8 +192,10 @@ Deno.test("server: past maxConnections a client gets 503 and close; the others a
       assert.equal(field(refused, "retry-after"), "1");
       assert.equal(fromLatin1(await extra.closedByServer()), "");
 
-      // The two below the limit go on being served.
+      // The two below the limit are answered and go on being served.
+      gate.resolve();
       for (const client of open) {
+        assert.equal(text(await client.response()), "hello");
         await client.write("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
         assert.equal(text(await client.response()), "hello");
       }
@@ -198,6 +206,7 @@ Deno.test("server: past maxConnections a client gets 503 and close; the others a
       await next.write("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
       assert.equal(text(await next.response()), "hello");
     } finally {
+      gate.resolve();
       for (const client of open) await client.close();
     }
   }, { maxConnections: 2 });
