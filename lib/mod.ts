@@ -14,6 +14,11 @@
 export { DEFAULT_TIMEOUTS, serve, type ServeOptions, type Server } from "./engine/server.ts";
 export type { ExchangeRecord, Handler, ServeHandlerInfo } from "./shared/types.ts";
 export type { Timeouts } from "./engine/connection.ts";
+export {
+  upgradeWebSocket,
+  type UpgradeWebSocketOptions,
+  type WebSocketUpgrade,
+} from "./engine/ws_upgrade.ts";
 export { DEFAULT_LIMITS, type ErrorStatus, HttpError, type Limits } from "./h1/errors.ts";
 export {
   type MountOptions,

@@ -566,6 +566,7 @@ export class Connection {
       this.#cfg.onInternalError(
         new TypeError("a protocol switch needs an HTTP/1.1 request read in full"),
       );
+      response.handover.abandon?.();
       await this.#respond(head, internalError(), false);
       this.#log(request, head, 500, 0, started);
       return false;
@@ -577,14 +578,25 @@ export class Connection {
     if (info !== null) info.settle(null);
     this.#log(request, head, 101, 0, started);
     const input = this.#input;
-    if (input.pending !== null) await input.read();
     const buffered = input.buf.slice(input.start, input.end);
     input.consume(input.end - input.start);
+    // A read started while an async handler ran may wait for bytes the client sends only after
+    // the 101 (a WebSocket client waits for the server's first message): the protocol takes it
+    // over instead of the switch waiting for it. Its bytes land after `buffered`'s.
+    let pending: Promise<Uint8Array | null> | null = null;
+    if (input.pending !== null) {
+      pending = input.read().then((n) =>
+        n === null ? null : input.buf.slice(input.end - n, input.end)
+      );
+      pending.catch(() => {}); // a protocol that ignores it must not leave a rejection unhandled
+    }
     // From here on the other protocol keeps its own time: no HTTP deadline applies.
     this.#readDeadline = Infinity;
     const handedOver = this.#handedOver = new AbortController();
     try {
-      await response.handover.run(this.conn, buffered, handedOver.signal);
+      const sent = await response.handover.run(this.conn, buffered, handedOver.signal, pending);
+      // A second record for the access log when the protocol ends: its lifetime, bytes sent.
+      this.#log(request, head, 101, typeof sent === "number" ? sent : 0, started);
     } catch (error) {
       if (!isConnectionGone(error)) this.#cfg.onInternalError(error);
     }

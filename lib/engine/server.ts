@@ -15,6 +15,7 @@ import { fastPathWarning } from "../fastpath/mode.ts";
 import { plainResponse } from "../h1/response_head.ts";
 import { internalError } from "./errors.ts";
 import { H2Session } from "./h2_session.ts";
+import { installDenoUpgradeWebSocket } from "./ws_upgrade.ts";
 
 /** The reaper's period: every deadline holds to within it. */
 const REAPER_TICK_MS = 50;
@@ -166,6 +167,8 @@ class HttpServer implements Server {
     this.addr = this.#listener.addr as Deno.NetAddr;
     const warning = fastPathWarning();
     if (warning !== null) console.error(warning);
+    // Deno.upgradeWebSocket works on our requests too (lib/engine/ws_upgrade.ts).
+    installDenoUpgradeWebSocket();
 
     this.#serverName = options.serverName === undefined ? "tcp-http" : options.serverName;
     const config = {

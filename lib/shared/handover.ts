@@ -15,9 +15,22 @@ export interface ProtocolHandover {
    * Runs the protocol on `conn` until it is done with it; the engine closes the connection
    * after. `buffered` holds what the client sent past the request that asked to switch.
    * `signal` aborts when the server shuts down (the protocol then says goodbye its own way,
-   * within the grace period) or when the connection must end at once.
+   * within the grace period) or when the connection must end at once. `pending` is a read of
+   * the connection that was already under way (started while an async handler ran): its bytes,
+   * or null at EOF, come before anything read from `conn`. Resolves with the bytes the protocol
+   * wrote, if it counts them, for the access log's record of the connection's end.
    */
-  run(conn: Deno.Conn, buffered: Uint8Array, signal: AbortSignal): Promise<void>;
+  run(
+    conn: Deno.Conn,
+    buffered: Uint8Array,
+    signal: AbortSignal,
+    pending?: Promise<Uint8Array | null> | null,
+  ): Promise<number | void>;
+  /**
+   * Called instead of {@link run} when the engine does not switch after all (the request was not
+   * HTTP/1.1 read in full, or the server is shutting down): the protocol will never start.
+   */
+  abandon?(): void;
 }
 
 /**

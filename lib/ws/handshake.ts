@@ -9,6 +9,7 @@ import {
   negotiateDeflate,
   parseExtensions,
 } from "./deflate.ts";
+import { sha1 } from "./sha1.ts";
 
 /** Header fields in order, names lower-cased, duplicates kept. */
 export type HeaderList = [string, string][];
@@ -127,6 +128,15 @@ export async function acceptKey(key: string): Promise<string> {
   return btoa(binary);
 }
 
+/** {@link acceptKey} without waiting: the same value, for callers that cannot await (as
+ *  `Deno.upgradeWebSocket`, which is synchronous). */
+export function acceptKeySync(key: string): string {
+  const digest = sha1(new TextEncoder().encode(key + WEBSOCKET_GUID));
+  let binary = "";
+  for (const b of digest) binary += String.fromCharCode(b);
+  return btoa(binary);
+}
+
 /** The subprotocol to answer: the first of the server's, in its order of preference, that the
  *  client offered; null if none (the response then has no Sec-WebSocket-Protocol, §4.2.2). */
 export function selectSubprotocol(offered: string[], supported: string[]): string | null {
@@ -158,6 +168,25 @@ export async function acceptUpgrade(
   request: UpgradeRequest,
   options: AcceptOptions = {},
 ): Promise<UpgradeDecision> {
+  const decision = decideUpgrade(request, options);
+  if (!decision.ok) return decision;
+  decision.headers[2][1] = await acceptKey(decision.headers[2][1]);
+  return decision;
+}
+
+/** {@link acceptUpgrade} without waiting: the accept value is computed by {@link sha1}. */
+export function acceptUpgradeSync(
+  request: UpgradeRequest,
+  options: AcceptOptions = {},
+): UpgradeDecision {
+  const decision = decideUpgrade(request, options);
+  if (!decision.ok) return decision;
+  decision.headers[2][1] = acceptKeySync(decision.headers[2][1]);
+  return decision;
+}
+
+/** The decision, with the client's key where the accept value goes. */
+function decideUpgrade(request: UpgradeRequest, options: AcceptOptions): UpgradeDecision {
   const valid = validateHandshake(request);
   if (!valid.ok) return valid;
   const { protocols = [], deflate = true } = options;
@@ -179,7 +208,7 @@ export async function acceptUpgrade(
   const headers: HeaderList = [
     ["upgrade", "websocket"],
     ["connection", "Upgrade"],
-    ["sec-websocket-accept", await acceptKey(valid.key)],
+    ["sec-websocket-accept", valid.key], // replaced by the accept value (headers[2])
   ];
   if (protocol !== null) headers.push(["sec-websocket-protocol", protocol]);
   if (negotiated) headers.push(["sec-websocket-extensions", negotiated.response]);

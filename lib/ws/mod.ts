@@ -15,6 +15,7 @@ export {
   isControl,
   Opcode,
 } from "./frame.ts";
+export { sha1 } from "./sha1.ts";
 export { decodeUtf8, isValidUtf8, Utf8Validator } from "./utf8.ts";
 export {
   CloseCode,
@@ -25,8 +26,10 @@ export {
 } from "./close.ts";
 export {
   acceptKey,
+  acceptKeySync,
   type AcceptOptions,
   acceptUpgrade,
+  acceptUpgradeSync,
   type HandshakeAccepted,
   type HandshakeRefusal,
   type HandshakeResult,

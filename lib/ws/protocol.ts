@@ -108,6 +108,12 @@ export class WebSocketProtocol {
     return this.#state;
   }
 
+  /** Bytes received and held for a frame not complete yet: the last `receive`'s bytes may be
+   *  among them, so a caller that reuses its read buffer must not while this is above 0. */
+  get buffered(): number {
+    return this.#parser.buffered;
+  }
+
   /** The peer's close code and reason, once its close frame arrived. */
   get closeReceived(): { code: number; reason: string } | null {
     return this.#closeReceived;
@@ -231,13 +237,25 @@ export class WebSocketProtocol {
   }
 
   /** A text message's frames. */
-  sendText(text: string, options?: SendOptions): Promise<Uint8Array> {
-    return this.#send(Opcode.Text, encoder.encode(text), options);
+  async sendText(text: string, options?: SendOptions): Promise<Uint8Array> {
+    return await this.#send(Opcode.Text, encoder.encode(text), options);
   }
 
   /** A binary message's frames. */
-  sendBinary(data: Uint8Array, options?: SendOptions): Promise<Uint8Array> {
-    return this.#send(Opcode.Binary, data, options);
+  async sendBinary(data: Uint8Array, options?: SendOptions): Promise<Uint8Array> {
+    return await this.#send(Opcode.Binary, data, options);
+  }
+
+  /**
+   * A message's frames from its bytes (`text`: UTF-8 the caller encoded), without a promise when
+   * it is not compressed: an engine sending many small messages skips a microtask each.
+   */
+  encodeMessage(
+    text: boolean,
+    data: Uint8Array,
+    options?: SendOptions,
+  ): Uint8Array | Promise<Uint8Array> {
+    return this.#send(text ? Opcode.Text : Opcode.Binary, data, options);
   }
 
   /** A ping frame (≤ 125 bytes of data, §5.5). */
@@ -260,15 +278,30 @@ export class WebSocketProtocol {
     return frame;
   }
 
-  async #send(opcode: Opcode, data: Uint8Array, options: SendOptions = {}): Promise<Uint8Array> {
+  #send(
+    opcode: Opcode,
+    data: Uint8Array,
+    options: SendOptions = {},
+  ): Uint8Array | Promise<Uint8Array> {
     this.#assertOpen("a message");
     const deflate = this.#deflate;
     const compress = deflate !== null &&
       (options.compress ?? data.length >= this.#compressThreshold) &&
       fitsWindow(deflate, data.length);
-    const payload = compress ? await deflateMessage(data) : data;
-    // The state may have changed while compressing; a message after our close is not allowed.
-    this.#assertOpen("a message");
+    if (!compress) return this.#frames(opcode, data, false, options);
+    return deflateMessage(data).then((payload) => {
+      // The state may have changed while compressing; a message after our close is not allowed.
+      this.#assertOpen("a message");
+      return this.#frames(opcode, payload, true, options);
+    });
+  }
+
+  #frames(
+    opcode: Opcode,
+    payload: Uint8Array,
+    compress: boolean,
+    options: SendOptions,
+  ): Uint8Array {
     const size = options.fragmentSize ?? payload.length;
     if (!(size >= 1) || payload.length <= size) {
       return encodeFrame(opcode, payload, { rsv1: compress });
