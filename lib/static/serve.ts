@@ -187,7 +187,10 @@ async function route(request: Request, options: ServeDirOptions): Promise<Respon
     if (options.listing === false) return notFound();
     return await listing(request, path, segments, options, guard);
   }
-  if (!info.isFile) return notFound(); // sockets, FIFOs, devices
+  // Sockets, FIFOs and devices are not served; nor is a file under a directory-style URL
+  // ("/a.txt/", and "/a.txt/." which the URL parser makes the same), as nginx answers: relative
+  // links in it would resolve against a directory that does not exist.
+  if (!info.isFile || url.pathname.endsWith("/")) return notFound();
   return await fileResponse(request, path, info, options, guard, true);
 }
 

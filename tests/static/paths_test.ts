@@ -154,3 +154,18 @@ test("static: percent-encoded names are decoded", async () => {
   assert.equal((await fetchDir(`/sub/${encodeURIComponent(hostileName)}`)).text, "x");
   assert.equal((await fetchDir("/%64igits.txt")).text, digits);
 });
+
+test("static: a file is never served under a directory-style URL", async () => {
+  // Issue 13: "/small.txt/" and "/small.txt/." served the file (nginx: 404). The URL parser
+  // removes the trailing "." before serveDir sees the path, so both are "/hello.txt/" here.
+  for (const path of ["/sub/hello.txt/", "/sub/hello.txt/.", "/sub/hello.txt/%2e"]) {
+    const { response } = await fetchDir(path);
+    assert.ok(response.status === 404 || response.status === 400, `${path}: ${response.status}`);
+  }
+  for (const method of ["GET", "HEAD"]) {
+    const { response } = await fetchDir("/sub/hello.txt/", {}, opts, method);
+    assert.equal(response.status, 404, method);
+  }
+  assert.equal((await fetchDir("/sub/hello.txt")).response.status, 200, "the file itself");
+  assert.equal((await fetchDir("/sub/")).response.status, 200, "a directory with a slash");
+});
