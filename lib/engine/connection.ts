@@ -153,9 +153,13 @@ export class Connection {
   /** The HTTP/2 session the connection was handed to, if it was. */
   #h2: Http2Handover | null = null;
 
-  constructor(conn: Deno.Conn, config: ConnectionConfig) {
+  /** Told once, when the socket is closed (the server stops counting the connection then). */
+  readonly #onClosed: (() => void) | undefined;
+
+  constructor(conn: Deno.Conn, config: ConnectionConfig, onClosed?: () => void) {
     this.conn = conn;
     this.#cfg = config;
+    this.#onClosed = onClosed;
     this.#parser = new RequestHeadParser(config.limits);
     this.#input = new Input(conn);
     this.#out = new Output(conn, config.timeouts.writeTimeout, {
@@ -196,6 +200,8 @@ export class Connection {
   /** Close the socket now; pending reads and writes fail and the loop ends. */
   abort(): void {
     this.#aborted = true;
+    // A handler still at work learns that its answer will not be sent.
+    this.#info?.cancel();
     this.#close();
     // A response stream waiting for its next chunk would otherwise keep the loop alive.
     this.#streaming?.cancel(new PeerClosed("before the response was sent")).catch(() => {});
@@ -209,6 +215,8 @@ export class Connection {
     } catch {
       // Already closed by the peer's reset: nothing left to release.
     }
+    // A loop still waiting for a handler that never answers holds no socket: it is not counted.
+    this.#onClosed?.();
   }
 
   /** Runs the connection to its end. Never rejects. */
@@ -384,7 +392,9 @@ export class Connection {
           // Reading on while it works keeps the next request's bytes, and notices the client
           // leaving: the end of the connection (EOF or a reset) aborts the request's signal, as
           // Go's server cancels the request's context, a half-close included.
-          if (body === null && !this.#closed) this.#input.readAhead(() => info!.cancel());
+          if (body === null && !this.#closed) {
+            this.#input.readAhead((error) => this.#peerLeft(info!, error));
+          }
           response = await result;
           if (!(response instanceof Response)) {
             throw new TypeError("the handler did not return a Response");
@@ -430,6 +440,22 @@ export class Connection {
     }
     this.#log(request, head, response.status, sent.bytes, started);
     return keepAlive && !this.#closing;
+  }
+
+  /**
+   * The client closed its side, or the connection failed, while its handler worked: the
+   * request's signal aborts. After a reset nothing can be answered, so the socket is freed now.
+   * After a half-close the answer may still be read (Go's server sends it too), but a client that
+   * left for good must not hold a socket for as long as its handler takes: it gets the header
+   * timeout, then the socket is freed and a late answer dropped.
+   */
+  #peerLeft(info: ExchangeInfo, error: unknown): void {
+    info.cancel();
+    if (error !== undefined) this.abort();
+    else {
+      const deadline = Date.now() + this.#cfg.timeouts.headerTimeout;
+      if (deadline < this.#readDeadline) this.#readDeadline = deadline;
+    }
   }
 
   #log(

@@ -125,15 +125,16 @@ export class Input {
 
   /**
    * Starts a read now, as the loop would do next anyway, and calls `ended` if it finds the end of
-   * the connection (EOF, or an error, which the next `read` sees too).
+   * the connection: EOF (no error), or the error the read failed with. Either is kept as the
+   * pending read, so the next `read` sees it too.
    */
-  readAhead(ended: () => void): void {
+  readAhead(ended: (error?: unknown) => void): void {
     if (this.pending !== null) return;
     const read = this.pending = this.#readMore(this.start === this.end);
     read.then((n) => {
-      if (n === null) ended(); // kept as pending: the next read sees the end too
+      if (n === null) ended();
       else if (this.pending === read) this.pending = null; // its bytes are in the buffer
-    }, ended); // kept as pending: the next read throws it
+    }, (error) => ended(error ?? new Error("the read failed")));
   }
 
   /** Drops the working buffer of an idle connection, which reads into the idle one. */

@@ -243,9 +243,12 @@ class HttpServer implements Server {
         }
         this.#perIp.set(ip, open + 1);
       }
-      const connection = new Connection(conn, config);
-      this.#connections.add(connection);
-      connection.serve().finally(() => {
+      // Counted until its socket is closed, or its loop ends, whichever comes first: a loop
+      // waiting for a handler that never answers holds no socket once the connection is closed.
+      let counted = true;
+      const release = () => {
+        if (!counted) return;
+        counted = false;
         this.#connections.delete(connection);
         this.#idleSince.delete(connection);
         if (this.#maxPerIp !== Infinity) {
@@ -254,7 +257,10 @@ class HttpServer implements Server {
           else this.#perIp.set(ip, open);
         }
         if (this.#connections.size === 0 && this.#refused.size === 0) this.#allClosed?.resolve();
-      });
+      };
+      const connection = new Connection(conn, config, release);
+      this.#connections.add(connection);
+      connection.serve().finally(release);
     }
     if (this.#connections.size > 0 || this.#refused.size > 0) {
       this.#allClosed ??= Promise.withResolvers();
