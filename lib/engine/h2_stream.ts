@@ -149,6 +149,45 @@ function soon<T>(promise: Promise<T>, turns: number): Promise<T | typeof PENDING
   return Promise.race([promise, marker]);
 }
 
+/** Bytes a response body has ready without waiting; past this, the rest is streamed. */
+const READY_LIMIT = 64 * 1024;
+
+interface Ready {
+  chunks: Uint8Array[];
+  total: number;
+  /** The whole body is in `chunks`. */
+  done: boolean;
+  /** A read under way that did not settle at once. */
+  next: Promise<ReadableStreamReadResult<Uint8Array>> | null;
+}
+
+/**
+ * Reads what a body has ready: chunks that come within a few microtask turns (all of a
+ * `new Response("text")` read through the public API), stopping at the first read that has to
+ * wait, or past READY_LIMIT bytes.
+ */
+async function readReady(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<Ready> {
+  const ready: Ready = { chunks: [], total: 0, done: false, next: null };
+  let turns = 4;
+  while (ready.total <= READY_LIMIT) {
+    const next = reader.read();
+    const result = await soon(next, turns);
+    if (result === PENDING) {
+      ready.next = next;
+      break;
+    }
+    if (result.done) {
+      ready.done = true;
+      break;
+    }
+    const chunk = toBytes(result.value);
+    ready.chunks.push(chunk);
+    ready.total += chunk.length;
+    turns = 2;
+  }
+  return ready;
+}
+
 /** One request stream and its response. */
 export class H2Exchange {
   readonly id: number;
@@ -163,6 +202,8 @@ export class H2Exchange {
   #gone = false;
   /** The response is fully queued: what follows from the client no longer matters. */
   #done = false;
+  /** The client may still send on the stream (no END_STREAM yet). */
+  #receiving = false;
   #started = 0;
   /** A response body being read, cancelled if the stream goes. */
   #reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
@@ -185,6 +226,7 @@ export class H2Exchange {
     const { method, path, authority } = ev.pseudo;
     this.#method = method;
     this.#target = path ?? authority ?? "";
+    this.#receiving = !ev.endStream;
 
     const refusal = this.#refuse(ev);
     if (refusal !== null) {
@@ -243,6 +285,7 @@ export class H2Exchange {
 
   /** DATA for this stream. */
   data(data: Uint8Array, end: boolean): void {
+    if (end) this.#receiving = false;
     const body = this.body;
     if (body === null || this.#done) {
       // Nobody reads it: give the window back at once.
@@ -254,6 +297,7 @@ export class H2Exchange {
 
   /** Trailers ended the request body (they are not passed on, as with Deno.serve). */
   trailers(): void {
+    this.#receiving = false;
     this.body?.end();
   }
 
@@ -399,8 +443,8 @@ export class H2Exchange {
     const info = this.#info;
     if (info !== null) host.settleWhenWritten(info);
     // §8.1: the response is complete; a body the client is still sending is not needed.
-    if (this.body !== null && !this.body.done) {
-      this.body.fail(new PeerClosed("the response was sent before the request body"));
+    if (this.#receiving) {
+      this.body?.fail(new PeerClosed("the response was sent before the request body"));
       host.core.reset(this.id, ErrorCode.NO_ERROR);
     }
     host.finished(this);
@@ -469,7 +513,11 @@ export class H2Exchange {
           ? inMemory.length
           : -1;
       }
-      if (inMemory === undefined) response.body?.cancel().catch(() => {});
+      const body = inMemory === undefined ? response.body : null;
+      if (body !== null && length < 0 && this.#method === "HEAD" && status !== 204) {
+        return this.#measureHead(status, fields, body);
+      }
+      body?.cancel().catch(() => {});
       this.#head(status, fields, length, true);
       return 0;
     }
@@ -498,6 +546,19 @@ export class H2Exchange {
     const file = declared >= 0 ? claimFile(response, declared) : null;
     if (file !== null) return this.#sendFile(status, fields, file);
     return this.#sendStream(status, fields, declared, response.body!);
+  }
+
+  /** HEAD: the length a GET would have had, when its body is all there at once. */
+  async #measureHead(
+    status: number,
+    fields: H2Fields,
+    body: ReadableStream<Uint8Array>,
+  ): Promise<number> {
+    const reader = body.getReader();
+    const ready = await readReady(reader);
+    reader.cancel().catch(() => {});
+    if (!this.#gone) this.#head(status, fields, ready.done ? ready.total : -1, true);
+    return 0;
   }
 
   /** A declared length the body does not have: what fits goes out, then a reset. */
@@ -537,31 +598,27 @@ export class H2Exchange {
     // Throws if the handler already read or locked the body: nothing is sent yet, so a 500.
     const reader = this.#reader = body.getReader();
     try {
-      let result = await reader.read();
+      // What the body has ready now: all of it, for most bodies, and then its length is known.
+      const ready = await readReady(reader);
       if (this.#gone) throw new PeerClosed("before the response was sent");
-      let sent = 0;
-      if (result.done) {
-        if (declared > 0) throw new TypeError("the response body is shorter than its length");
-        this.#head(status, fields, 0, true);
-        return 0;
+      const length = declared >= 0 ? declared : ready.done ? ready.total : -1;
+      if (declared >= 0 && (ready.total > declared || ready.done && ready.total !== declared)) {
+        // As with an in-memory body: the declared length is kept, the stream reset.
+        const all = new Uint8Array(ready.total);
+        let at = 0;
+        for (const chunk of ready.chunks) all.set(chunk, (at += chunk.length) - chunk.length);
+        return await this.#sendMismatched(status, fields, all);
       }
-      if (!this.#head(status, fields, declared, false)) return 0;
+      if (!this.#head(status, fields, length, ready.done && ready.total === 0)) return 0;
+      const chunks = ready.chunks;
+      for (let i = 0; i < chunks.length; i++) {
+        await this.#write(chunks[i], ready.done && i === chunks.length - 1);
+      }
+      if (ready.done) return ready.total;
+      let sent = ready.total;
+      let next = ready.next ?? reader.read();
       for (;;) {
-        const chunk = toBytes(result.value);
-        sent += chunk.length;
-        if (declared >= 0 && sent > declared) {
-          throw new TypeError("the response body is longer than its content-length");
-        }
-        // The end of the body, if it is already known, goes with its last chunk.
-        const next = reader.read();
-        const ahead = await soon(next, 2);
-        const end = ahead !== PENDING && ahead.done;
-        if (end && declared >= 0 && sent !== declared) {
-          throw new TypeError("the response body is shorter than its content-length");
-        }
-        if (chunk.length > 0 || end) await this.#write(chunk, end);
-        if (end) return sent;
-        result = ahead === PENDING ? await next : ahead;
+        const result = await next;
         if (this.#gone) throw new PeerClosed("while streaming a response");
         if (result.done) {
           if (declared >= 0 && sent !== declared) {
@@ -570,6 +627,21 @@ export class H2Exchange {
           await this.#write(EMPTY, true);
           return sent;
         }
+        const chunk = toBytes(result.value);
+        sent += chunk.length;
+        if (declared >= 0 && sent > declared) {
+          throw new TypeError("the response body is longer than its content-length");
+        }
+        // The end of the body, if it is known at once, goes with its last chunk.
+        next = reader.read();
+        const ahead = await soon(next, 2);
+        const end = ahead !== PENDING && ahead.done;
+        if (end && declared >= 0 && sent !== declared) {
+          throw new TypeError("the response body is shorter than its content-length");
+        }
+        if (chunk.length > 0 || end) await this.#write(chunk, end);
+        if (end) return sent;
+        if (ahead !== PENDING) next = Promise.resolve(ahead);
       }
     } catch (error) {
       await reader.cancel(error).catch(() => {});
