@@ -135,6 +135,8 @@ export class Connection {
   #readDeadline = Infinity;
   /** Waiting for a new request with nothing of it received yet. */
   #idle = false;
+  /** Waiting for more of a request head. */
+  #headWaiting = false;
   /** Finish the current exchange, then close (graceful shutdown). */
   #closing = false;
   #closed = false;
@@ -179,6 +181,11 @@ export class Connection {
   /** Whether the connection is between requests with nothing received. */
   get idle(): boolean {
     return this.#idle;
+  }
+
+  /** Whether it waits for the rest of a request head: nothing is owed to the client yet. */
+  get headWaiting(): boolean {
+    return this.#headWaiting;
   }
 
   /** True when a read or write has waited past its deadline. */
@@ -349,10 +356,11 @@ export class Connection {
       if (partial && headDeadline === 0) headDeadline = Date.now() + t.headerTimeout;
       this.#readDeadline = partial ? headDeadline : Date.now() + t.idleTimeout;
       this.#idle = !partial;
+      this.#headWaiting = partial;
       const n = input.pending === null
         ? input.readDone(await input.startRead(!partial))
         : await input.read(!partial);
-      this.#idle = false;
+      this.#idle = this.#headWaiting = false;
       if (n === null) {
         this.#readDeadline = Infinity;
         return null; // closed between requests, or mid-head: nothing to answer either way

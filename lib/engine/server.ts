@@ -125,7 +125,7 @@ class HttpServer implements Server {
   #ticks = 0;
   /** Reaper ticks between housekeeping passes (buffers released, idle times noted). */
   #housekeepingEvery = 1;
-  /** When each idle connection was first seen idle, to the second: for eviction at the limit. */
+  /** When each waiting connection was first seen waiting, to the second: eviction's order. */
   readonly #idleSince = new Map<Connection, number>();
   #closing = false;
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
@@ -314,27 +314,33 @@ class HttpServer implements Server {
         connection.abort();
       } else if (housekeeping) {
         connection.releaseBuffers();
-        if (!connection.idle) this.#idleSince.delete(connection);
+        // When each connection was first seen waiting (idle, or for the rest of a head).
+        if (!connection.idle && !connection.headWaiting) this.#idleSince.delete(connection);
         else if (!this.#idleSince.has(connection)) this.#idleSince.set(connection, now);
       }
     }
   }
 
   /**
-   * At the connection limit, makes room by closing the connection idle the longest (kept alive
-   * between requests, or never spoken), as nginx does, so idle sockets cannot lock active
-   * clients out (RFC 9112 §9.6: a server may close an idle connection at any time). False when
-   * every connection is busy.
+   * At the connection limit, makes room by closing the connection that has waited the longest
+   * while owed nothing: first one idle (kept alive between requests, or never spoken), as nginx
+   * does (RFC 9112 §9.6: a server may close an idle connection at any time), then one still
+   * sending its head (a slowloris holds many). False when every connection is busy with a
+   * request, so only then is a new client refused.
    */
   #evictIdle(): boolean {
     let victim: Connection | null = null;
+    let victimIdle = false;
     let longest = Infinity;
     const now = Date.now();
     for (const connection of this.#connections) {
-      if (!connection.idle) continue;
+      const idle = connection.idle;
+      if (!idle && !connection.headWaiting) continue;
+      if (victimIdle && !idle) continue;
       const since = this.#idleSince.get(connection) ?? now;
-      if (since < longest) {
+      if (since < longest || (idle && !victimIdle)) {
         victim = connection;
+        victimIdle = idle;
         longest = since;
       }
     }

@@ -276,6 +276,35 @@ Deno.test("hostile: at maxConnections, idle connections make room for an active 
   }
 });
 
+Deno.test("hostile: at maxConnections, slowloris heads make room for a whole request", async () => {
+  // Heads that never finish are owed nothing: at the limit the oldest is cut, not the new client.
+  const server = serve(
+    { hostname: HOST, port: 0, onListen() {}, maxConnections: 10, headerTimeout: 10_000 },
+    () => new Response("ok\n"),
+  );
+  const slow: Deno.Conn[] = [];
+  try {
+    slow.push(...await connectMany(server.addr.port, 10));
+    for (const conn of slow) await conn.write(encoder.encode("GET / HTTP/1.1\r\nHost: a\r\nX-"));
+    await until(() => server.connections === 10, 2_000, "ten slow heads in");
+    await sleep(100);
+    for (let i = 0; i < 3; i++) {
+      const response = await within(get(server.addr.port, "/"), 3_000, `client ${i}`);
+      assert.equal(response.status, 200, `client ${i} served, not refused`);
+    }
+    const cut = await Promise.all(
+      slow.map((conn) =>
+        Promise.race([closedByPeer(conn).then(() => 1), sleep(500).then(() => 0)])
+      ),
+    );
+    // One was cut to let the first client in; each client's close then left room for the next.
+    assert.equal(cut.reduce((a: number, b: number) => a + b, 0), 1, "one slow head cut");
+  } finally {
+    closeAll(slow);
+    await server.shutdown();
+  }
+});
+
 Deno.test("hostile: a header deadline holds to within a fraction of a second", async () => {
   // Issue 13: deadlines were checked about once a second, so a head finished 10.75 s after its
   // first byte was still answered. Three slow heads started 170 ms apart land at different
