@@ -38,6 +38,8 @@ export interface CliConfig {
   cacheControl?: string;
   cert?: string;
   key?: string;
+  /** HTTP/2 (ALPN h2 over TLS, prior knowledge in cleartext); false: HTTP/1.1 only. */
+  http2: boolean;
   /** Requests per second per client; undefined means no limit. */
   rateLimit?: number;
   rateBurst?: number;
@@ -79,6 +81,7 @@ Static files:
 
 Security and operations:
   --cert FILE, --key FILE   serve HTTPS with this PEM certificate and key
+  --no-http2                HTTP/1.1 only (default: HTTP/2 too, h2 by ALPN and h2c)
   --rate-limit N            requests per second per client (429 past it)
   --rate-burst N            burst size for --rate-limit (default: 2 x N)
   --trusted-proxy CIDR      trust X-Forwarded-For/Forwarded from this peer (repeatable)
@@ -124,6 +127,7 @@ export function parseCommandLine(args: string[], isTerminal = false): CliConfig 
         "cache-control": { type: "string" },
         cert: { type: "string" },
         key: { type: "string" },
+        http2: { type: "boolean", default: true },
         "rate-limit": { type: "string" },
         "rate-burst": { type: "string" },
         "trusted-proxy": { type: "string", multiple: true, default: [] },
@@ -190,6 +194,7 @@ export function parseCommandLine(args: string[], isTerminal = false): CliConfig 
     cacheControl: v["cache-control"],
     cert: v.cert,
     key: v.key,
+    http2: v.http2,
     rateLimit,
     rateBurst,
     trustedProxies: v["trusted-proxy"].map(cidrFlag),

@@ -113,6 +113,7 @@ export async function startServer(config: CliConfig, start: StartOptions = {}): 
     headerTimeout: config.headerTimeout,
     idleTimeout: config.idleTimeout,
     maxBodyBytes: config.maxBodyBytes,
+    http2: config.http2,
     ...tls,
   };
   if (!config.quiet) {
