@@ -226,7 +226,8 @@ export class H2Session implements ProtocolHandover, StreamHost {
       this.#maybeEnd();
       return;
     }
-    const data = core.takeOutput();
+    // A view of the core's buffer: it stays untouched until the next take, after this write.
+    const data = core.takeOutputView();
     const delivering = this.#unsent;
     this.#unsent = this.#inFlight;
     this.#inFlight = delivering;

@@ -169,6 +169,8 @@ const enum Closed {
 
 const EMPTY = new Uint8Array(0);
 const MAX_DEBUG = 256;
+/** Output buffers larger than this are dropped once written rather than reused. */
+const MAX_KEPT_OUTPUT = 1 << 20;
 
 interface PendingBlock {
   streamId: number;
@@ -177,16 +179,21 @@ interface PendingBlock {
 }
 
 export class H2ServerConnection {
-  readonly #out = new ByteWriter(16384);
+  #out = new ByteWriter(16384);
+  /** The other output buffer, for `takeOutputView`: the two take turns. */
+  #spare: ByteWriter | null = null;
   readonly #block = new ByteWriter(1024);
   readonly #scratch = new ByteWriter(1024);
   readonly #parser: FrameParser;
   readonly #decoder: Decoder;
   readonly #encoder: Encoder;
   readonly #streams = new Map<number, H2Stream>();
-  readonly #closed = new Map<number, Closed>();
-  readonly #closedRing: Uint32Array;
-  #closedAt = 0;
+  /**
+   * Closed-stream memory: stream id N lives in slot (N >>> 1) % size, so the most recent ids
+   * are remembered without a map to maintain (client ids only grow).
+   */
+  readonly #closedIds: Uint32Array;
+  readonly #closedWhy: Uint8Array;
   #events: H2Event[] = [];
   #state = State.Preface;
   #prefaceAt = 0;
@@ -239,7 +246,8 @@ export class H2ServerConnection {
       throw new RangeError("window sizes must be at most 2^31-1");
     }
     this.#settings = s;
-    this.#closedRing = new Uint32Array(Math.max(1, s.rememberClosed));
+    this.#closedIds = new Uint32Array(Math.max(1, s.rememberClosed));
+    this.#closedWhy = new Uint8Array(this.#closedIds.length);
     this.#parser = new FrameParser(s.maxFrameSize);
     this.#decoder = new Decoder(s.headerTableSize);
     this.#encoder = new Encoder({ maxTableSize: s.encoderTableSize });
@@ -304,6 +312,24 @@ export class H2ServerConnection {
   /** Everything queued to write, as one buffer the caller owns; empties the queue. */
   takeOutput(): Uint8Array {
     return this.#out.length === 0 ? EMPTY : this.#out.take();
+  }
+
+  /**
+   * Everything queued to write, as a view of the connection's own buffer, valid until the next
+   * `takeOutputView()` or `takeOutput()` call; empties the queue. Two buffers take turns, so an
+   * engine that writes one batch before it takes the next never copies its output (a batch of
+   * file responses is hundreds of KiB).
+   */
+  takeOutputView(): Uint8Array {
+    const out = this.#out;
+    if (out.length === 0) return EMPTY;
+    let next = this.#spare;
+    // A buffer grown past a burst's size is not kept for an idle connection's lifetime.
+    if (next === null || next.buf.length > MAX_KEPT_OUTPUT) next = new ByteWriter(16384);
+    next.clear();
+    this.#spare = out;
+    this.#out = next;
+    return out.view();
   }
 
   // --- Input. ---
@@ -449,7 +475,7 @@ export class H2ServerConnection {
     const stream = this.#streams.get(id);
     if (stream !== undefined) return this.#trailers(stream, fields, endStream);
     if (id <= this.#lastStreamId) {
-      const why = this.#closed.get(id);
+      const why = this.#closedOf(id);
       if (why === Closed.Local) return;
       if (why === Closed.Remote) {
         throw new ConnectionError(ErrorCode.STREAM_CLOSED, `HEADERS on closed stream ${id}`);
@@ -540,7 +566,7 @@ export class H2ServerConnection {
       if (id > this.#lastStreamId || (id & 1) === 0) {
         throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `DATA on idle stream ${id}`); // §5.1
       }
-      if (this.#closed.get(id) === Closed.Local) return;
+      if (this.#closedOf(id) === Closed.Local) return;
       throw new StreamError(id, ErrorCode.STREAM_CLOSED, "DATA on a closed stream");
     }
     if (s.remoteClosed) {
@@ -868,14 +894,19 @@ export class H2ServerConnection {
     }
   }
 
+  /** Why stream `id` closed, if it is still remembered. */
+  #closedOf(id: number): Closed | undefined {
+    const slot = (id >>> 1) % this.#closedIds.length;
+    return this.#closedIds[slot] === id ? this.#closedWhy[slot] as Closed : undefined;
+  }
+
   #remember(id: number, why: Closed): void {
-    // A ring of the last N ids decides which to forget, without iterating the map.
-    const ring = this.#closedRing;
-    const old = ring[this.#closedAt];
-    if (old !== 0) this.#closed.delete(old);
-    ring[this.#closedAt] = id;
-    this.#closedAt = (this.#closedAt + 1) % ring.length;
-    this.#closed.set(id, why);
+    const ids = this.#closedIds;
+    const slot = (id >>> 1) % ids.length;
+    // A stream that outlived `rememberClosed` newer ones does not push a newer one out.
+    if (ids[slot] > id) return;
+    ids[slot] = id;
+    this.#closedWhy[slot] = why;
   }
 
   #streamError(e: StreamError): void {
