@@ -201,7 +201,7 @@ function median(xs: number[]): number {
 
 function table(results: Result[]): string {
   const lines = [
-    "| shape | server | protocol | req/s | vs Deno.serve h2 | vs ours h1 -m 1 | latency (h2load mean, wrk p50) | CPU µs/req | CPU % | failed / non-2xx |",
+    "| shape | server | protocol | req/s | vs Deno.serve h2 | vs ours h1 wrk | latency (h2load mean, wrk p50) | CPU µs/req | CPU % | failed / non-2xx |",
     "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ];
   for (const row of ROWS) {
