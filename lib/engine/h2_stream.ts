@@ -75,6 +75,8 @@ function allowed(text: string, table: Uint8Array): boolean {
 }
 
 const EMPTY = new Uint8Array(0);
+/** The most of one body chunk put in the output at once (the session's high-water mark). */
+const PIECE = 256 * 1024;
 const encoder = new TextEncoder();
 const scratch = new Uint8Array(16 * 1024);
 
@@ -533,6 +535,7 @@ export class H2Exchange {
       if (!this.#head(status, fields, bytes.length, bytes.length === 0)) return 0;
       if (bytes.length === 0) return 0;
       const core = this.#host.core;
+      if (bytes.length > PIECE) return this.#write(bytes, true).then(() => bytes.length);
       const n = core.sendData(this.id, bytes, true);
       if (n === bytes.length) return n;
       // Short of window: the rest waits (copied, if it lives in the shared scratch buffer).
@@ -656,10 +659,18 @@ export class H2Exchange {
     const host = this.#host;
     let off = 0;
     for (;;) {
-      const n = host.core.sendData(this.id, off === 0 ? bytes : bytes.subarray(off), end);
+      // At most PIECE at a time: a large chunk is not copied into the output all at once.
+      const piece = off === 0 && bytes.length <= PIECE ? bytes : bytes.subarray(off, off + PIECE);
+      const last = off + piece.length === bytes.length;
+      const n = host.core.sendData(this.id, piece, end && last);
       if (n < 0 || this.#gone) throw new PeerClosed("while sending the response");
       off += n;
       host.flushSoon();
+      if (off < bytes.length && n === piece.length) {
+        const writable = host.writable();
+        if (writable !== undefined) await writable;
+        continue;
+      }
       if (off >= bytes.length) break;
       this.#window = Promise.withResolvers<void>();
       this.windowDeadline = Date.now() + host.cfg.timeouts.writeTimeout;

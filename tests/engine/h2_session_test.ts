@@ -570,3 +570,18 @@ function concat(parts: Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+Deno.test("h2: a 3 MB body under a huge window arrives whole, a piece at a time", async () => {
+  const big = new Uint8Array(3_000_000).fill(0x62);
+  await withServer(() => new Response(big), async (port) => {
+    await using h2 = await H2Socket.open(port, {
+      settings: [[SettingId.INITIAL_WINDOW_SIZE, 2 ** 31 - 1]],
+    });
+    await h2.windowUpdate(0, 2 ** 31 - 1 - 65_535);
+    await h2.request(1, get());
+    const res = await h2.response(1, 10_000);
+    const data = res.frames.filter((f) => f.type === "DATA");
+    assert.equal(data.reduce((n, f) => n + (f.type === "DATA" ? f.length : 0), 0), 3_000_000);
+    assert.ok(data.every((f) => f.type === "DATA" && f.length <= 16384));
+  });
+});
