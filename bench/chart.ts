@@ -24,6 +24,7 @@ const TOP = 78;
 const COLORS: Record<ServerName, string> = {
   ours: "#2563eb",
   deno_serve: "#64748b",
+  nginx: "#16a34a",
   raw: "#d97706",
 };
 

@@ -71,6 +71,58 @@ export function addRatios(results: Pick<RunResults, "load" | "memory">): void {
   }
 }
 
+/** The servers of the summary, in its column order: ours first, then what it is measured against. */
+const SUMMARY_SERVERS = ["ours", "raw", "deno_serve", "nginx"] as const;
+
+/**
+ * One row per shape: each server's req/s (MB/s for the 1 MiB file), ours as a ratio of each other
+ * server's, and every server's CPU µs per request side by side.
+ */
+function summaryTable(rows: LoadRow[]): Table {
+  const shapes = [...new Set(rows.map((row) => row.shape))];
+  const label = (server: string) => SERVERS[server as keyof typeof SERVERS].label;
+  const others = SUMMARY_SERVERS.slice(1);
+  const table: Table = {
+    headers: [
+      "shape",
+      ...SUMMARY_SERVERS.map(label),
+      ...others.map((server) => `ours / ${label(server)}`),
+      `CPU µs/req ${SUMMARY_SERVERS.map(label).join(" / ")}`,
+    ],
+    align: [
+      "left",
+      ...SUMMARY_SERVERS.map(() => "right" as const),
+      ...others.map(() => "right" as const),
+      "right",
+    ],
+    rows: [],
+    groupEnds: new Set(),
+  };
+  for (const shape of shapes) {
+    const bytes = shape === "static-1m";
+    const of = (server: string) => rows.find((r) => r.shape === shape && r.server === server);
+    const rate = (row: LoadRow | undefined) =>
+      row?.wrk ? (bytes ? row.wrk.bytesPerSecond / 1e6 : row.wrk.requestsPerSecond) : undefined;
+    const ours = rate(of("ours"));
+    table.rows.push([
+      SHAPES[shape].title,
+      ...SUMMARY_SERVERS.map((server) => {
+        const value = rate(of(server));
+        return value === undefined ? "—" : bytes ? `${fmt.count(value)} MB/s` : fmt.count(value);
+      }),
+      ...others.map((server) => {
+        const value = rate(of(server));
+        return ours === undefined || value === undefined ? "—" : `${(ours / value).toFixed(2)}×`;
+      }),
+      SUMMARY_SERVERS.map((server) => {
+        const cpu = of(server)?.cpuMicrosPerRequest;
+        return cpu === undefined ? "—" : cpu.toFixed(1);
+      }).join(" / "),
+    ]);
+  }
+  return table;
+}
+
 function loadTable(rows: LoadRow[], rounds: number): Table {
   const headers = loadHeaders(rounds);
   const table: Table = {
@@ -195,7 +247,10 @@ export function renderText(results: RunResults): string {
         "the ratio of the medians; ratio min–max: the lowest and highest per-round ratio.",
     );
   }
-  if (results.load.length > 0) parts.push(terminal(loadTable(results.load, rounds)));
+  if (results.load.length > 0) {
+    parts.push(terminal(summaryTable(results.load)));
+    parts.push(terminal(loadTable(results.load, rounds)));
+  }
   if (results.memory.length > 0) parts.push(terminal(memoryTable(results.memory, rounds)));
   const notes = rowNotes(results);
   if (notes.length > 0) parts.push(notes.map((note) => `note: ${note}`).join("\n"));
@@ -233,6 +288,15 @@ export function renderMarkdown(results: RunResults): string {
     s.rounds > 1 ? roundsSentence(s.rounds) : ONE_ROUND,
   ];
   if (results.load.length > 0) {
+    out.push(
+      "",
+      "## Summary",
+      "",
+      "Ours against the raw `Deno.listen` loop (the limit for a JavaScript server), `Deno.serve` " +
+        "and nginx (one process), with every server's CPU per request.",
+      "",
+      markdown(summaryTable(results.load)),
+    );
     out.push("", "## Throughput and latency", "", markdown(loadTable(results.load, s.rounds)));
     out.push("", "![req/s per shape and server](chart.svg)");
   }

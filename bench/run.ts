@@ -218,8 +218,12 @@ async function benchServer(context: Context, spec: ServerSpec): Promise<void> {
   if (options.shapes.includes("memory")) await benchMemory(context, spec);
 }
 
-/** Why `spec` cannot run in `mode` here (a library module it needs is missing), or null. */
+/**
+ * Why `spec` cannot run in `mode` here (a library module it needs is missing, or its command is
+ * not installed), or null.
+ */
 async function whySkip(spec: ServerSpec, mode: "hello" | "files"): Promise<string | null> {
+  if (spec.command && !await installed(spec.name)) return `${spec.name} is not installed`;
   for (const module of spec.needs(mode)) {
     try {
       await Deno.stat(new URL(module, ROOT));
@@ -228,6 +232,20 @@ async function whySkip(spec: ServerSpec, mode: "hello" | "files"): Promise<strin
     }
   }
   return null;
+}
+
+/** Whether `command` runs here (`command -v`). */
+async function installed(command: string): Promise<boolean> {
+  try {
+    const { success } = await new Deno.Command("sh", {
+      args: ["-c", `command -v ${command}`],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return success;
+  } catch {
+    return false;
+  }
 }
 
 /** One server process: start, warm up, measure each of `shapes`, stop. */

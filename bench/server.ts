@@ -55,9 +55,10 @@ export async function startServer(
       "--cpu-prof-flamegraph",
     ]
     : [];
+  const command = spec.command ? await spec.command(port, args) : null;
   const child = children.spawn(
-    Deno.execPath(),
-    [
+    command?.cmd ?? Deno.execPath(),
+    command?.args ?? [
       "run",
       ...profiling,
       "--allow-net=127.0.0.1",
@@ -84,7 +85,10 @@ export async function startServer(
       return exited;
     },
     stderr: () => stderr.trim(),
-    stop: () => stop(child, "SIGTERM", profile ? STOP_PROFILED_MS : STOP_MS),
+    stop: async () => {
+      await stop(child, "SIGTERM", profile ? STOP_PROFILED_MS : STOP_MS);
+      await command?.cleanup();
+    },
   };
   try {
     await waitForPort(port, START_MS, child.status);

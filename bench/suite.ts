@@ -5,7 +5,7 @@
  */
 
 /** The servers, in the order the tables list them. */
-export const SERVER_NAMES = ["ours", "deno_serve", "raw"] as const;
+export const SERVER_NAMES = ["ours", "deno_serve", "nginx", "raw"] as const;
 export type ServerName = typeof SERVER_NAMES[number];
 
 /** The shapes, in the order they run. */
@@ -118,6 +118,19 @@ export interface ServerSpec {
   needs(mode: Mode): string[];
   /** The arguments after PORT for `mode`, or why this server does not take part in it. */
   args(mode: Mode, fsRoot: string): string[] | { skip: string };
+  /**
+   * For a server that is not a Deno script (nginx): the command that runs it on `port` with
+   * `args`, and what to remove after it has stopped.
+   */
+  command?(port: number, args: string[]): Promise<ServerCommand>;
+}
+
+/** A server process that is not a Deno script. */
+export interface ServerCommand {
+  cmd: string;
+  args: string[];
+  /** Removes what the command needed (its configuration and temporary files). */
+  cleanup(): Promise<void>;
 }
 
 export const SERVERS: Record<ServerName, ServerSpec> = {
@@ -125,7 +138,7 @@ export const SERVERS: Record<ServerName, ServerSpec> = {
     name: "ours",
     label: "ours",
     file: "servers/ours.ts",
-    needs: (mode) => mode === "files" ? ["lib/mod.ts", "lib/static.ts"] : ["lib/mod.ts"],
+    needs: (mode) => mode === "files" ? ["lib/mod.ts", "lib/static/mod.ts"] : ["lib/mod.ts"],
     args: (mode, fsRoot) => mode === "files" ? [fsRoot] : [],
   },
   deno_serve: {
@@ -134,6 +147,15 @@ export const SERVERS: Record<ServerName, ServerSpec> = {
     file: "servers/deno_serve.ts",
     needs: () => [],
     args: (mode, fsRoot) => mode === "files" ? [fsRoot] : [],
+  },
+  nginx: {
+    name: "nginx",
+    label: "nginx",
+    file: "",
+    needs: () => [],
+    // Either an answer from a fixed string, or files from the directory (sendfile on).
+    args: (mode, fsRoot) => mode === "files" ? [fsRoot] : [],
+    command: nginxCommand,
   },
   raw: {
     name: "raw",
@@ -148,3 +170,46 @@ export const SERVERS: Record<ServerName, ServerSpec> = {
         : [],
   },
 };
+
+/**
+ * Debian's nginx as a single process (`master_process off`, one worker's work in the process the
+ * harness started, so its CPU and memory are that process's): "Hello, World!" from `return`, or
+ * the files of `args[0]` with sendfile, keep-alive without a request cap.
+ */
+async function nginxCommand(port: number, args: string[]): Promise<ServerCommand> {
+  const prefix = await Deno.makeTempDir({ prefix: "bench-nginx-" });
+  const serveFiles = args.length > 0
+    ? `root ${args[0]};\n      sendfile on;`
+    : `default_type text/plain;\n      return 200 "Hello, World!";`;
+  await Deno.writeTextFile(
+    `${prefix}/nginx.conf`,
+    `daemon off;
+master_process off;
+worker_processes 1;
+worker_rlimit_nofile 20000;
+pid ${prefix}/nginx.pid;
+error_log ${prefix}/error.log crit;
+events { worker_connections 10000; }
+http {
+  access_log off;
+  keepalive_requests 100000000;
+  client_body_temp_path ${prefix}/client_body;
+  proxy_temp_path ${prefix}/proxy;
+  fastcgi_temp_path ${prefix}/fastcgi;
+  uwsgi_temp_path ${prefix}/uwsgi;
+  scgi_temp_path ${prefix}/scgi;
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      ${serveFiles}
+    }
+  }
+}
+`,
+  );
+  return {
+    cmd: "nginx",
+    args: ["-p", prefix, "-e", `${prefix}/error.log`, "-c", `${prefix}/nginx.conf`],
+    cleanup: () => Deno.remove(prefix, { recursive: true }),
+  };
+}
