@@ -1,127 +1,160 @@
 /**
- * File extensions to media types, covering what browsers load: documents, scripts and modules
- * (`.mjs` must be JavaScript or module scripts fail), WebAssembly, fonts, images, audio, video.
+ * File extensions to media types: the database the rest of the ecosystem uses (npm `mime-db`,
+ * behind `mime-types`, `send` and `serve`), with our own rules on top for what browsers need:
+ *
+ * - **The web platform's types** ({@link WEB}): `.js`, `.mjs`, `.cjs` are JavaScript (module
+ *   scripts fail a strict MIME check otherwise; mime-db says `application/node` for `.cjs`), and a
+ *   few types browsers know better than mime-db's pick (`image/x-icon`, `audio/flac`, …).
+ * - **Source code is text to read** ({@link SOURCE}): a browser runs none of `.ts`, `.tsx`,
+ *   `.jsx`, `.py`, `.sh`, `.wgsl` …, and mime-db either lacks them or gives types a browser
+ *   downloads (`video/mp2t` for `.ts`, `application/x-sh`, `application/x-httpd-php`). They are
+ *   served as `text/plain`, the one text type every browser shows. Deno's module loader takes a
+ *   `text/plain` module's language from its extension, so `deno run http://host/mod.ts` (or a
+ *   `.tsx`, `.jsx`) still works.
+ * - **Charset**: text (`text/*`, JavaScript, JSON, XML and a few more) gets `; charset=utf-8`.
+ *
+ * Where mime-db lists several types for an extension, the choice is `mime-types`': the better
+ * source (IANA, then none given, Apache, nginx), on a tie a type outside `application/`.
  *
  * @module
  */
 
-const TYPES: Record<string, string> = {
-  // Documents and data
-  html: "text/html",
-  htm: "text/html",
-  xhtml: "application/xhtml+xml",
-  css: "text/css",
-  txt: "text/plain",
-  text: "text/plain",
-  md: "text/markdown",
-  markdown: "text/markdown",
-  csv: "text/csv",
-  tsv: "text/tab-separated-values",
-  xml: "application/xml",
-  json: "application/json",
-  jsonld: "application/ld+json",
-  map: "application/json",
-  webmanifest: "application/manifest+json",
-  yaml: "application/yaml",
-  yml: "application/yaml",
-  toml: "application/toml",
-  ics: "text/calendar",
-  vtt: "text/vtt",
-  rss: "application/rss+xml",
-  ndjson: "application/x-ndjson",
-  srt: "application/x-subrip",
-  atom: "application/atom+xml",
-  pdf: "application/pdf",
-  rtf: "application/rtf",
-  epub: "application/epub+zip",
-  doc: "application/msword",
-  docx: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-  xls: "application/vnd.ms-excel",
-  xlsx: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-  ppt: "application/vnd.ms-powerpoint",
-  pptx: "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-  odt: "application/vnd.oasis.opendocument.text",
-  ods: "application/vnd.oasis.opendocument.spreadsheet",
-  odp: "application/vnd.oasis.opendocument.presentation",
-  // Code
+// A full npm: specifier, not the bare "mime-db" of deno.json's imports (which pins the same
+// version for the lock file): lib/ must load without our deno.json too (`deno run --no-config`,
+// or imported from another project).
+// deno-lint-ignore no-import-prefix -- see above
+import db from "npm:mime-db@1.54.0/db.json" with { type: "json" };
+
+/** What mime-db says about one type (only what is used here). */
+interface MimeEntry {
+  source?: string;
+  extensions?: string[];
+}
+
+/** Better sources rank higher, as in `mime-types`. */
+const SOURCE_RANK: Record<string, number> = { nginx: 0, apache: 1, iana: 3 };
+
+function rank(type: string): number {
+  return SOURCE_RANK[(db as Record<string, MimeEntry>)[type]?.source ?? ""] ?? 2;
+}
+
+/** Ours over mime-db's: what browsers need, where mime-db's pick differs or is missing. */
+const WEB: Record<string, string> = {
   js: "text/javascript",
   mjs: "text/javascript",
   cjs: "text/javascript",
-  // Source to read, not to run: a Deno project's .ts files show as text in a browser. (The
-  // mime-db answer, video/mp2t for MPEG transport streams, makes browsers download them.)
-  ts: "text/typescript",
-  mts: "text/typescript",
-  cts: "text/typescript",
   wasm: "application/wasm",
-  // Images
-  png: "image/png",
-  jpg: "image/jpeg",
-  jpeg: "image/jpeg",
-  gif: "image/gif",
-  webp: "image/webp",
-  avif: "image/avif",
-  svg: "image/svg+xml",
+  webmanifest: "application/manifest+json",
+  map: "application/json",
+  // RFC 7303 prefers application/xml; mime-db's tie-break picks text/xml.
+  xml: "application/xml",
+  // The type favicons have always been served with; mime-db picks image/vnd.microsoft.icon.
   ico: "image/x-icon",
-  bmp: "image/bmp",
-  tif: "image/tiff",
-  tiff: "image/tiff",
-  apng: "image/apng",
+  // mime-db's image/pjpeg is Internet Explorer's progressive JPEG.
   jfif: "image/jpeg",
-  jxl: "image/jxl",
-  heic: "image/heic",
-  heif: "image/heif",
-  // 3D models
-  glb: "model/gltf-binary",
-  gltf: "model/gltf+json",
-  // Fonts
-  woff: "font/woff",
-  woff2: "font/woff2",
-  ttf: "font/ttf",
-  otf: "font/otf",
-  eot: "application/vnd.ms-fontobject",
-  // Audio and video
-  mp3: "audio/mpeg",
-  wav: "audio/wav",
-  ogg: "audio/ogg",
-  oga: "audio/ogg",
-  opus: "audio/opus",
   flac: "audio/flac",
-  m4a: "audio/mp4",
-  aac: "audio/aac",
-  mp4: "video/mp4",
   m4v: "video/mp4",
-  webm: "video/webm",
-  ogv: "video/ogg",
-  mov: "video/quicktime",
-  mkv: "video/x-matroska",
-  mpeg: "video/mpeg",
-  mpg: "video/mpeg",
-  avi: "video/x-msvideo",
-  "3gp": "video/3gpp",
-  weba: "audio/webm",
-  m3u8: "application/vnd.apple.mpegurl",
-  mpd: "application/dash+xml",
-  // Archives and binaries
-  zip: "application/zip",
-  gz: "application/gzip",
+  ndjson: "application/x-ndjson",
   tgz: "application/gzip",
-  tar: "application/x-tar",
-  br: "application/octet-stream",
-  bin: "application/octet-stream",
-  exe: "application/octet-stream",
-  "7z": "application/x-7z-compressed",
-  xz: "application/x-xz",
-  bz2: "application/x-bzip2",
   zst: "application/zstd",
-  rar: "application/vnd.rar",
-  jar: "application/java-archive",
-  iso: "application/x-iso9660-image",
-  dmg: "application/x-apple-diskimage",
-  apk: "application/vnd.android.package-archive",
 };
+
+/** Source code and configuration no browser runs: `text/plain`, so browsers show it. */
+const SOURCE = [
+  // TypeScript and JSX (mime-db: video/mp2t, model/vnd.mts, text/jsx, nothing for .tsx)
+  "ts",
+  "mts",
+  "cts",
+  "tsx",
+  "jsx",
+  // Shaders
+  "wgsl",
+  "glsl",
+  "vert",
+  "frag",
+  // Scripts and programs
+  "py",
+  "pyi",
+  "sh",
+  "bash",
+  "zsh",
+  "fish",
+  "ps1",
+  "bat",
+  "cmd",
+  "rb",
+  "pl",
+  "php",
+  "lua",
+  "go",
+  "rs",
+  "c",
+  "h",
+  "cc",
+  "cpp",
+  "hpp",
+  "cs",
+  "java",
+  "kt",
+  "kts",
+  "swift",
+  "scala",
+  "dart",
+  "zig",
+  "hs",
+  "ml",
+  "ex",
+  "exs",
+  "erl",
+  "clj",
+  "r",
+  "jl",
+  "sql",
+  "vue",
+  "svelte",
+  "astro",
+  "proto",
+  "graphql",
+  "gql",
+  // Configuration, patches, logs
+  "ini",
+  "cfg",
+  "conf",
+  "env",
+  "jsonc",
+  "json5",
+  "lock",
+  "diff",
+  "patch",
+  "log",
+  "tex",
+];
+
+/** Extension (lower case) → media type, built once from mime-db and the rules above. */
+const TYPES: Map<string, string> = buildTypes();
+
+function buildTypes(): Map<string, string> {
+  const types = new Map<string, string>();
+  for (const [type, entry] of Object.entries(db as Record<string, MimeEntry>)) {
+    for (const extension of entry.extensions ?? []) {
+      const old = types.get(extension);
+      // mime-types' choice: keep the type found first unless it is octet-stream, or the new one
+      // has a better source, or as good a source and the old one is an application/ type.
+      if (
+        old !== undefined && old !== "application/octet-stream" &&
+        (rank(old) > rank(type) || (rank(old) === rank(type) && !old.startsWith("application/")))
+      ) continue;
+      types.set(extension, type);
+    }
+  }
+  for (const extension of SOURCE) types.set(extension, "text/plain");
+  for (const [extension, type] of Object.entries(WEB)) types.set(extension, type);
+  return types;
+}
 
 /** Text types outside text/*, JSON and XML. */
 const TEXT_APPLICATION = new Set([
+  "application/javascript",
   "application/yaml",
   "application/toml",
   "application/x-ndjson",
@@ -142,22 +175,22 @@ function isText(type: string): boolean {
  * import { contentType } from "./mime.ts";
  * contentType("app.mjs"); // "text/javascript; charset=utf-8"
  * contentType("font.woff2"); // "font/woff2"
+ * contentType("main.py"); // "text/plain; charset=utf-8"
  * ```
  */
 export function contentType(path: string): string | undefined {
   const slash = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"));
   const dot = path.lastIndexOf(".");
   if (dot <= slash + 1) return undefined; // no extension, or a dotfile's name
-  const extension = path.slice(dot + 1).toLowerCase();
-  // Own keys only: "x.constructor" must not find Object.prototype.constructor.
-  if (!Object.hasOwn(TYPES, extension)) return undefined;
-  const type = TYPES[extension];
+  const type = TYPES.get(path.slice(dot + 1).toLowerCase());
+  if (type === undefined) return undefined;
   return isText(type) ? `${type}; charset=utf-8` : type;
 }
 
 /**
  * Whether a response of this type is worth compressing: text, and a few binary formats that are
- * not compressed already.
+ * not compressed already. (Not mime-db's `compressible`, which says yes to
+ * `application/octet-stream`: an unknown file is as likely an archive as not.)
  *
  * @example
  * ```ts
@@ -176,6 +209,7 @@ const COMPRESSIBLE_BINARY = new Set([
   "application/wasm",
   "application/vnd.apple.mpegurl",
   "image/x-icon",
+  "image/vnd.microsoft.icon",
   "image/bmp",
   "font/ttf",
   "font/otf",
