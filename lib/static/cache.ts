@@ -9,6 +9,7 @@
 import { bytesByReference, withBytes } from "../fastpath/response.ts";
 import { type Coding, compressBytes } from "./compress.ts";
 import type { Fields } from "./fields.ts";
+import { init } from "./status.ts";
 
 /** Files up to this size are read whole and cached. */
 export const SMALL_FILE = 64 * 1024;
@@ -136,7 +137,7 @@ export function cachedResponse(entry: CacheEntry, bytes: Uint8Array, fields: Fie
   if (bytesByReference) {
     let template = entry.templates.find((t) => sameFields(t.fields, fields));
     if (template === undefined) {
-      template = { fields, response: new Response(null, { headers: fields }) };
+      template = { fields, response: new Response(null, init(200, fields)) };
       if (entry.templates.length >= TEMPLATES) entry.templates.shift();
       entry.templates.push(template);
       if (cache.get(entry.path) === entry) cachePut(entry);
@@ -164,9 +165,10 @@ function sameFields(a: Fields, b: Fields): boolean {
  */
 function bytesResponse(bytes: Uint8Array, fields: Fields): Response {
   const type = fields["content-type"];
-  const response = new Response(bytes as Uint8Array<ArrayBuffer>, {
-    headers: type === undefined ? undefined : { "content-type": type },
-  });
+  const response = new Response(
+    bytes as Uint8Array<ArrayBuffer>,
+    init(200, type === undefined ? undefined : { "content-type": type }),
+  );
   const headers = response.headers;
   for (const name in fields) if (name !== "content-type") headers.set(name, fields[name]);
   return response;

@@ -34,6 +34,7 @@ import type { FileOptions, ServeDirOptions, ServeFileOptions } from "./options.t
 import { type Guard, knownRoot, realRoot, Refused, rootGuard, safeSegments } from "./paths.ts";
 import { byteranges, byterangesStream, parseRange } from "./range.ts";
 import { openAt, statFor, statOrNull } from "./stat.ts";
+import { init, withStatusText } from "./status.ts";
 
 export type { ServeDirOptions, ServeFileOptions } from "./options.ts";
 
@@ -67,7 +68,8 @@ export async function serveDir(request: Request, options: ServeDirOptions): Prom
     response = errorResponse(error);
   }
   if (finished.has(response)) return response;
-  return decorateResponse(response, options, true, request.method);
+  // Responses made here carry their status text already; one made elsewhere gets it here.
+  return decorateResponse(withStatusText(response), options, true, request.method);
 }
 
 /**
@@ -89,7 +91,7 @@ export async function serveFile(
   let response: Response;
   try {
     if (request.method === "OPTIONS") {
-      response = new Response(null, { status: 204, headers: { allow: ALLOW } });
+      response = new Response(null, init(204, { allow: ALLOW }));
     } else if (request.method !== "GET" && request.method !== "HEAD") {
       response = methodNotAllowed();
     } else {
@@ -102,7 +104,7 @@ export async function serveFile(
     response = errorResponse(error);
   }
   if (finished.has(response)) return response;
-  return decorateResponse(response, options, false, request.method);
+  return decorateResponse(withStatusText(response), options, false, request.method);
 }
 
 // ---- Errors -----------------------------------------------------------------------------------
@@ -113,7 +115,7 @@ function textResponse(status: number, text: string, headers: HeadersInit = {}): 
   h.set("content-type", "text/plain; charset=utf-8");
   h.set("content-length", String(body.length));
   h.set("x-content-type-options", "nosniff");
-  return new Response(body, { status, headers: h });
+  return new Response(body, init(status, h));
 }
 
 const notFound = () => textResponse(404, "404 Not Found");
@@ -146,10 +148,7 @@ function errorResponse(error: unknown): Response {
 async function route(request: Request, options: ServeDirOptions): Promise<Response> {
   if (request.method === "OPTIONS") {
     const preflight = options.cors && request.headers.has("access-control-request-method");
-    return new Response(null, {
-      status: 204,
-      headers: preflight ? preflightFields(request) : { allow: ALLOW },
-    });
+    return new Response(null, init(204, preflight ? preflightFields(request) : { allow: ALLOW }));
   }
   if (request.method !== "GET" && request.method !== "HEAD") return methodNotAllowed();
 
@@ -177,7 +176,7 @@ async function route(request: Request, options: ServeDirOptions): Promise<Respon
       // A relative Location keeps the query and cannot leave the site: "//evil.example/dir"
       // would redirect to "./dir/", never to "//evil.example/dir/" (RFC 9110 §10.2.2).
       const last = url.pathname.slice(url.pathname.lastIndexOf("/") + 1);
-      return new Response(null, { status: 301, headers: { location: `./${last}/${url.search}` } });
+      return new Response(null, init(301, { location: `./${last}/${url.search}` }));
     }
     const index = `${path}/index.html`;
     const indexInfo = statOrNull(index, request);
@@ -245,7 +244,7 @@ async function fileResponse(
   if (precondition === 304) {
     // A 304 carries the validators and what caches key on, not the content's metadata (§15.4.5).
     for (const name of ["content-type", "content-encoding", "accept-ranges"]) delete headers[name];
-    return new Response(null, { status: 304, headers });
+    return new Response(null, init(304, headers));
   }
   if (precondition === 412) return textResponse(412, "412 Precondition Failed");
 
@@ -258,13 +257,13 @@ async function fileResponse(
       // Compressed once into the cache, so the length is known, for HEAD too.
       const [entry, bytes] = await smallFileEncoded(rep.path, rep.info, coding);
       headers["content-length"] = String(bytes.length);
-      if (head) return new Response(null, { headers });
+      if (head) return new Response(null, init(200, headers));
       return cached(entry, bytes, headers, options, decorated);
     }
     // Streamed: the length is unknown, and the engine sends it chunked.
-    if (head) return new Response(null, { headers });
+    if (head) return new Response(null, init(200, headers));
     const file = await openAt(rep.path, 0);
-    return new Response(compressStream(new FileBody(file, size), coding), { headers });
+    return new Response(compressStream(new FileBody(file, size), coding), init(200, headers));
   }
 
   const ranges = request.method === "GET" && rangeApplies(request, etag, mtime)
@@ -276,14 +275,14 @@ async function fileResponse(
 
   if (ranges === null) {
     headers["content-length"] = String(size);
-    if (head) return new Response(null, { headers });
+    if (head) return new Response(null, init(200, headers));
     if (size <= SMALL_FILE) {
       // A cache hit is taken without an await.
       const entry = cacheGet(rep.path, rep.info) ?? await smallFile(rep.path, rep.info);
       return cached(entry, entry.bytes, headers, options, decorated);
     }
     const file = await openAt(rep.path, 0);
-    return new Response(new FileBody(file, size), { headers });
+    return new Response(new FileBody(file, size), init(200, headers));
   }
 
   if (ranges.length === 1) {
@@ -291,14 +290,14 @@ async function fileResponse(
     headers["content-range"] = `bytes ${start}-${end}/${size}`;
     headers["content-length"] = String(end - start + 1);
     const file = await openAt(rep.path, start);
-    return new Response(new FileBody(file, end - start + 1), { status: 206, headers });
+    return new Response(new FileBody(file, end - start + 1), init(206, headers));
   }
 
   const plan = byteranges(ranges, type, size);
   headers["content-type"] = plan.type;
   headers["content-length"] = String(plan.length);
   const file = await openAt(rep.path, 0);
-  return new Response(byterangesStream(file, plan), { status: 206, headers });
+  return new Response(byterangesStream(file, plan), init(206, headers));
 }
 
 /**
