@@ -11,3 +11,6 @@ export type { ServeDirOptions, ServeFileOptions } from "./options.ts";
 export { parseRange } from "./range.ts";
 export { smallFileCache } from "./cache.ts";
 export { contentType, isCompressible } from "./mime.ts";
+export { receiveUpload, UPLOAD_ALLOW, type UploadOptions, validFileName } from "./upload.ts";
+export { boundaryOf, MultipartError, type MultipartPart, MultipartReader } from "./multipart.ts";
+export { injectSnippet } from "./inject.ts";

@@ -156,3 +156,26 @@ function precompressed(
   if (guard !== null && !allowed(guard, sibling, info)) return null;
   return { path: sibling, info };
 }
+
+/**
+ * The coding for a body made in memory (a listing, a page with a script injected), chosen as
+ * {@link selectRepresentation} chooses one for a file compressed on the fly: the request's best
+ * acceptable coding, when the body is worth compressing (1 KiB or more, or identity refused);
+ * brotli only up to the small-file size. Null: send it as it is.
+ *
+ * @example
+ * ```ts
+ * import { bodyCoding } from "./negotiate.ts";
+ * const request = new Request("http://x/", { headers: { "accept-encoding": "gzip" } });
+ * bodyCoding(request, 5000); // "gzip"
+ * bodyCoding(request, 100); // null
+ * ```
+ */
+export function bodyCoding(request: Request, size: number): Coding | null {
+  const header = request.headers.get("accept-encoding");
+  if (size < COMPRESS_MIN && !refusesIdentity(header)) return null;
+  for (const coding of acceptedCodings(header)) {
+    if (coding === "gzip" || (BROTLI_STREAMS && size <= SMALL_FILE)) return coding;
+  }
+  return null;
+}

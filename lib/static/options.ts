@@ -48,12 +48,22 @@ export interface ServeDirOptions {
   compress?: boolean;
   /** A strong `ETag` from size, mtime and inode (`Last-Modified` is always sent). @default {true} */
   etag?: boolean;
+  /**
+   * HTML put before `</body>` of every HTML file and listing sent whole (live reload's script).
+   * Such a page is read and changed in memory: ranges are ignored for it (200, `Accept-Ranges:
+   * none`), precompressed siblings are not used, and it is compressed on the fly as negotiated,
+   * with its own `ETag` and exact `Content-Length`. Nothing else is changed.
+   * @default {undefined}
+   */
+  htmlSnippet?: string;
+  /** Listings show a form that uploads files into the directory (`POST`, multipart). @default {false} */
+  uploadForm?: boolean;
 }
 
 /** Options for `serveFile`. */
 export type ServeFileOptions = Pick<
   ServeDirOptions,
-  "compress" | "etag" | "cacheControl" | "headers"
+  "compress" | "etag" | "cacheControl" | "headers" | "htmlSnippet"
 >;
 
 /** What serving one file reads: serveFile's options, and serveDir's `cors` for its fields. */

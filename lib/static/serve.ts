@@ -27,6 +27,7 @@ import {
   finished,
   preflightFields,
 } from "./fields.ts";
+import { INJECT_MAX, injectedFile, isHtml } from "./inject.ts";
 import { listing } from "./listing.ts";
 import { contentType, isCompressible } from "./mime.ts";
 import { acceptsHtml, type Representation, selectRepresentation } from "./negotiate.ts";
@@ -223,6 +224,9 @@ async function fileResponse(
   decorated: boolean,
 ): Promise<Response> {
   const type = contentType(path) ?? "application/octet-stream";
+  if (options.htmlSnippet !== undefined && isHtml(type) && info.size <= INJECT_MAX) {
+    return await injectedFile(request, path, info, type, options);
+  }
   const negotiated = options.compress !== false && isCompressible(type);
   const rep: Representation = negotiated
     ? selectRepresentation(request, path, info, guard)
