@@ -11,7 +11,13 @@
  * @module
  */
 
-export { DEFAULT_TIMEOUTS, serve, type ServeOptions, type Server } from "./engine/server.ts";
+export {
+  DEFAULT_TIMEOUTS,
+  serve,
+  type ServeInit,
+  type ServeOptions,
+  type Server,
+} from "./engine/server.ts";
 export type { ExchangeRecord, Handler, ServeHandlerInfo } from "./shared/types.ts";
 export type { Timeouts } from "./engine/connection.ts";
 export {

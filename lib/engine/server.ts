@@ -16,6 +16,7 @@ import { plainResponse } from "../h1/response_head.ts";
 import { internalError } from "./errors.ts";
 import { H2Session } from "./h2_session.ts";
 import { installDenoUpgradeWebSocket } from "./ws_upgrade.ts";
+import { listenAll } from "./listen.ts";
 
 /** The reaper's period: every deadline holds to within it. */
 const REAPER_TICK_MS = 50;
@@ -30,7 +31,11 @@ export const DEFAULT_TIMEOUTS: Readonly<Timeouts> = {
 
 /** Options for {@link serve}. Every limit and timeout has a safe default. */
 export interface ServeOptions extends Partial<Limits>, Partial<Timeouts> {
-  /** The address to listen on. @default {"0.0.0.0"} */
+  /**
+   * The address to listen on. `"localhost"` listens on both loopbacks, 127.0.0.1 and ::1 (where
+   * there is an IPv6 loopback), on the same port: a browser may try either.
+   * @default {"0.0.0.0"}
+   */
   hostname?: string;
   /** The port to listen on; 0 picks a free one. @default {8000} */
   port?: number;
@@ -69,8 +74,14 @@ export interface ServeOptions extends Partial<Limits>, Partial<Timeouts> {
   http2?: boolean;
 }
 
-/** A running server. */
-export interface Server {
+/** {@link ServeOptions} with the handler in them: `Deno.serve`'s `{ port, handler }` form. */
+export interface ServeInit extends ServeOptions {
+  /** The request handler, with `Deno.serve`'s contract. */
+  handler: Handler;
+}
+
+/** A running server: the members of `Deno.HttpServer`, and what the CLI needs to know. */
+export interface Server extends AsyncDisposable {
   /** The address the server listens on (with the real port when 0 was asked for). */
   readonly addr: Deno.NetAddr;
   /** Resolves once the server has stopped and every connection is closed. */
@@ -79,6 +90,20 @@ export interface Server {
   shutdown(): Promise<void>;
   /** Open connections right now. */
   readonly connections: number;
+  /**
+   * Connections busy with a request right now: its handler running, or its response being
+   * written (not idle between requests, not still receiving a head). What shutdown waits for.
+   */
+  readonly inFlight: number;
+  /** Keep the process alive while the server runs (the default). */
+  ref(): void;
+  /**
+   * Let the process exit while the server runs when nothing else keeps it alive: neither
+   * waiting for connections, nor the connections' reads, nor the deadline timer keep it alive.
+   */
+  unref(): void;
+  /** `await using server = serve(…)`: shuts the server down gracefully at the block's end. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /**
@@ -104,8 +129,20 @@ export function serve(handler: Handler): Server;
  * ```
  */
 export function serve(options: ServeOptions, handler: Handler): Server;
-export function serve(a: ServeOptions | Handler, b?: Handler): Server {
-  const [options, handler] = typeof a === "function" ? [{}, a] : [a, b];
+/**
+ * Serves with the handler given in the options, as `Deno.serve({ port, handler })` does.
+ *
+ * @example
+ * ```ts
+ * import { serve } from "../mod.ts";
+ * await using server = serve({ port: 0, handler: () => new Response("ok") });
+ * ```
+ */
+export function serve(init: ServeInit): Server;
+export function serve(a: ServeOptions | ServeInit | Handler, b?: Handler): Server {
+  const [options, handler] = typeof a === "function"
+    ? [{}, a]
+    : [a, b ?? (a as Partial<ServeInit>).handler];
   if (typeof handler !== "function") throw new TypeError("serve() needs a handler function");
   return new HttpServer(options, handler);
 }
@@ -113,7 +150,10 @@ export function serve(a: ServeOptions | Handler, b?: Handler): Server {
 class HttpServer implements Server {
   readonly addr: Deno.NetAddr;
   readonly finished: Promise<void>;
-  readonly #listener: Deno.Listener;
+  /** One, or two for `localhost` (127.0.0.1 and ::1). */
+  readonly #listeners: Deno.Listener[];
+  /** Whether the server keeps the process alive (see {@link Server.unref}). */
+  #ref = true;
   readonly #connections = new Set<Connection>();
   readonly #options: ServeOptions;
   readonly #maxConnections: number;
@@ -152,19 +192,19 @@ class HttpServer implements Server {
     if (tls && (options.cert === undefined || options.key === undefined)) {
       throw new TypeError("HTTPS needs both cert and key");
     }
-    this.#listener = tls
-      ? Deno.listenTls(
-        {
-          hostname,
-          port,
+    this.#listeners = listenAll({
+      hostname,
+      port,
+      reusePort: options.reusePort,
+      tls: tls
+        ? {
           cert: options.cert!,
           key: options.key!,
           alpnProtocols: options.http2 === false ? ["http/1.1"] : ["h2", "http/1.1"],
-          reusePort: options.reusePort,
-        } as Deno.ListenTlsOptions & Deno.TlsCertifiedKeyPem,
-      )
-      : Deno.listen({ hostname, port, reusePort: options.reusePort });
-    this.addr = this.#listener.addr as Deno.NetAddr;
+        }
+        : undefined,
+    });
+    this.addr = this.#listeners[0].addr as Deno.NetAddr;
     const warning = fastPathWarning();
     if (warning !== null) console.error(warning);
     // Deno.upgradeWebSocket works on our requests too (lib/engine/ws_upgrade.ts).
@@ -201,7 +241,7 @@ class HttpServer implements Server {
     options.signal?.addEventListener("abort", onAbort, { once: true });
     if (options.signal?.aborted) queueMicrotask(() => this.shutdown());
     (options.onListen ?? defaultOnListen)(this.addr, tls);
-    this.finished = this.#acceptLoop(config).finally(() =>
+    this.finished = this.#serve(config).finally(() =>
       options.signal?.removeEventListener("abort", onAbort)
     );
   }
@@ -210,12 +250,54 @@ class HttpServer implements Server {
     return this.#connections.size;
   }
 
-  async #acceptLoop(config: ConstructorParameters<typeof Connection>[1]): Promise<void> {
+  get inFlight(): number {
+    let busy = 0;
+    for (const connection of this.#connections) {
+      if (!connection.idle && !connection.headWaiting) busy++;
+    }
+    return busy;
+  }
+
+  ref(): void {
+    this.#setRef(true);
+  }
+
+  unref(): void {
+    this.#setRef(false);
+  }
+
+  #setRef(ref: boolean): void {
+    this.#ref = ref;
+    for (const listener of this.#listeners) ref ? listener.ref() : listener.unref();
+    for (const connection of this.#connections) refConn(connection.conn, ref);
+    if (ref) Deno.refTimer(this.#reaper);
+    else Deno.unrefTimer(this.#reaper);
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.shutdown();
+  }
+
+  /** Every listener's accept loop, then the connections still open. */
+  async #serve(config: ConstructorParameters<typeof Connection>[1]): Promise<void> {
+    await Promise.all(this.#listeners.map((listener) => this.#acceptLoop(listener, config)));
+    if (this.#connections.size > 0 || this.#refused.size > 0) {
+      this.#allClosed ??= Promise.withResolvers();
+      await this.#allClosed.promise;
+    }
+    clearInterval(this.#reaper);
+    clearTimeout(this.#graceTimer);
+  }
+
+  async #acceptLoop(
+    listener: Deno.Listener,
+    config: ConstructorParameters<typeof Connection>[1],
+  ): Promise<void> {
     let backoff = 0;
     for (;;) {
       let conn: Deno.Conn;
       try {
-        conn = await this.#listener.accept();
+        conn = await listener.accept();
         backoff = 0;
       } catch (error) {
         if (this.#closing || error instanceof Deno.errors.BadResource) break;
@@ -258,16 +340,11 @@ class HttpServer implements Server {
         }
         if (this.#connections.size === 0 && this.#refused.size === 0) this.#allClosed?.resolve();
       };
+      if (!this.#ref) refConn(conn, false);
       const connection = new Connection(conn, config, release);
       this.#connections.add(connection);
       connection.serve().finally(release);
     }
-    if (this.#connections.size > 0 || this.#refused.size > 0) {
-      this.#allClosed ??= Promise.withResolvers();
-      await this.#allClosed.promise;
-    }
-    clearInterval(this.#reaper);
-    clearTimeout(this.#graceTimer);
   }
 
   /** Past a connection limit: a short 503 and close, so the client knows to come back. */
@@ -354,10 +431,12 @@ class HttpServer implements Server {
     if (!this.#closing) {
       this.#closing = true;
       this.#allClosed ??= Promise.withResolvers();
-      try {
-        this.#listener.close();
-      } catch {
-        // already closed
+      for (const listener of this.#listeners) {
+        try {
+          listener.close();
+        } catch {
+          // already closed
+        }
       }
       for (const connection of this.#connections) connection.closeGracefully();
       const grace = this.#options.gracePeriod ?? 10_000;
@@ -377,6 +456,16 @@ function positive(name: string, value: unknown): number {
     throw new RangeError(`${name} must be a positive number, got ${String(value)}`);
   }
   return value;
+}
+
+/** A connection's reads keep the process alive, or not (`Deno.Conn.ref`, `unref`). */
+function refConn(conn: Deno.Conn, ref: boolean): void {
+  try {
+    if (ref) conn.ref();
+    else conn.unref();
+  } catch {
+    // closed already
+  }
 }
 
 function describe(error: unknown): string {
