@@ -42,6 +42,14 @@ export {
   type ServeFileOptions,
 } from "./static/mod.ts";
 export { contentType, isCompressible } from "./static/mod.ts";
+export { receiveUpload, type UploadOptions } from "./static/mod.ts";
+export { basicAuth, type BasicAuthOptions } from "./handlers/auth.ts";
+export {
+  LIVE_RELOAD_PATH,
+  LiveReload,
+  type LiveReloadOptions,
+  withLiveReload,
+} from "./handlers/live_reload.ts";
 export {
   type RateDecision,
   rateLimit,

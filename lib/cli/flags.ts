@@ -55,6 +55,14 @@ export interface CliConfig {
   headerTimeout?: number;
   idleTimeout?: number;
   maxBodyBytes?: number;
+  /** Watch the served directory and live-reload pages (stylesheets swapped in place). */
+  watch: boolean;
+  /** Accept PUT and multipart POST uploads into the served directory. */
+  upload: boolean;
+  /** Uploads may replace existing files. */
+  overwrite: boolean;
+  /** HTTP Basic auth: the accepted user/password pairs (none: no auth). */
+  auth: [string, string][];
 }
 
 /** The `--help` text. */
@@ -78,6 +86,10 @@ Static files:
   --cache-control VALUE     Cache-Control for files (default: none, ETag revalidation)
   --no-compress             no on-the-fly compression
   --no-etag                 no ETag (Last-Modified only)
+  --watch                   live reload: pages reload when DIR changes (CSS swapped in place)
+  --upload                  accept uploads into DIR (PUT /path, multipart POST; a form in listings)
+  --overwrite               uploads may replace existing files (409 otherwise)
+  --auth USER:PASSWORD      require HTTP Basic auth with this login (repeatable)
 
 Security and operations:
   --cert FILE, --key FILE   serve HTTPS with this PEM certificate and key
@@ -123,6 +135,10 @@ export function parseCommandLine(args: string[], isTerminal = false): CliConfig 
         cors: { type: "boolean", default: false },
         compress: { type: "boolean", default: true },
         etag: { type: "boolean", default: true },
+        watch: { type: "boolean", default: false },
+        upload: { type: "boolean", default: false },
+        overwrite: { type: "boolean", default: false },
+        auth: { type: "string", multiple: true, default: [] },
         header: { type: "string", short: "H", multiple: true, default: [] },
         "cache-control": { type: "string" },
         cert: { type: "string" },
@@ -170,6 +186,11 @@ export function parseCommandLine(args: string[], isTerminal = false): CliConfig 
     );
   }
 
+  if (root === undefined && (v.watch || v.upload)) {
+    throw new CliError(`--${v.watch ? "watch" : "upload"} needs a directory to serve`);
+  }
+  if (v.overwrite && !v.upload) throw new CliError("--overwrite needs --upload");
+
   const rateLimit = optional(v["rate-limit"], (s) => number("--rate-limit", s, 0.001));
   const rateBurst = optional(v["rate-burst"], (s) => integer("--rate-burst", s, 1));
   if (rateBurst !== undefined && rateLimit === undefined) {
@@ -213,6 +234,10 @@ export function parseCommandLine(args: string[], isTerminal = false): CliConfig 
     ),
     idleTimeout: optional(v["idle-timeout"], (s) => number("--idle-timeout", s, 0.001) * 1000),
     maxBodyBytes: optional(v["max-body-size"], (s) => size("--max-body-size", s)),
+    watch: v.watch,
+    upload: v.upload,
+    overwrite: v.overwrite,
+    auth: v.auth.map(authFlag),
   };
 }
 
@@ -264,6 +289,16 @@ function cidrFlag(text: string): string {
     throw new CliError(`--trusted-proxy must be an IP address or CIDR range, got "${text}"`);
   }
   return text;
+}
+
+/** `user:password` (RFC 7617 §2: the user name cannot contain a colon; the password may). */
+function authFlag(text: string): [string, string] {
+  const colon = text.indexOf(":");
+  // deno-lint-ignore no-control-regex
+  if (colon <= 0 || /[\x00-\x1f\x7f]/.test(text)) {
+    throw new CliError(`--auth must look like "user:password" (a user name, a colon, a password)`);
+  }
+  return [text.slice(0, colon), text.slice(colon + 1)];
 }
 
 function workersFlag(text: string): number {

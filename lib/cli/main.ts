@@ -16,6 +16,7 @@ import { startServer } from "./run.ts";
 import { superviseWorkers } from "./workers.ts";
 import { announce, onShutdownSignal } from "./lifecycle.ts";
 import { flushLog } from "../handlers/log.ts";
+import { plainHttpWarning } from "./files.ts";
 
 /** How long buffered access-log lines get at exit: a stuck stdout must not keep us running. */
 const FLUSH_TIMEOUT_MS = 2000;
@@ -39,6 +40,8 @@ export async function main(args: string[], version: string): Promise<number> {
     console.log(`tcp-http ${version} (Deno ${Deno.version.deno})`);
     return 0;
   }
+  const warning = plainHttpWarning(config);
+  if (warning !== null) console.error(warning);
   try {
     if (config.workers > 1 && Deno.build.os !== "linux") {
       // Without SO_REUSEPORT every isolate but one would fail to bind.

@@ -10,16 +10,20 @@ import { type CliConfig, CliError } from "./flags.ts";
 import { serve, type ServeOptions, type Server } from "../engine/server.ts";
 import type { Handler } from "../shared/types.ts";
 import { demoSite } from "./demo.ts";
-import { serveDir } from "../static/mod.ts";
 import { loadApp } from "../handlers/app.ts";
 import { createAccessLogger } from "../handlers/log.ts";
 import { rateLimit } from "../handlers/ratelimit.ts";
 import { TrustedProxies } from "../handlers/clientip.ts";
+import { directoryHandler, withAuth } from "./files.ts";
 
-/** Builds the request handler the configuration describes. */
+/**
+ * Builds the request handler the configuration describes. What must be stopped with the server
+ * (`--watch`'s watcher) is pushed on `cleanups`.
+ */
 export async function buildHandler(
   config: CliConfig,
   trusted: TrustedProxies = new TrustedProxies(config.trustedProxies),
+  cleanups: (() => void)[] = [],
 ): Promise<Handler> {
   let handler: Handler;
   if (config.app !== undefined) {
@@ -42,10 +46,11 @@ export async function buildHandler(
       headers: config.headers,
       cacheControl: config.cacheControl,
     };
-    handler = (request) => serveDir(request, options);
+    handler = directoryHandler(config, options, cleanups);
   } else {
     handler = demoSite().fetch;
   }
+  handler = withAuth(config, handler);
   if (config.rateLimit !== undefined) {
     handler = rateLimit(handler, {
       rate: config.rateLimit,
@@ -100,7 +105,8 @@ export interface StartOptions {
 /** Starts serving as the configuration says. Throws {@link CliError} with a one-line message. */
 export async function startServer(config: CliConfig, start: StartOptions = {}): Promise<Server> {
   const trusted = new TrustedProxies(config.trustedProxies);
-  const handler = await buildHandler(config, trusted);
+  const cleanups: (() => void)[] = [];
+  const handler = await buildHandler(config, trusted, cleanups);
   const tls = await readTls(config);
   const options: ServeOptions = {
     hostname: config.host,
@@ -119,11 +125,15 @@ export async function startServer(config: CliConfig, start: StartOptions = {}): 
   if (!config.quiet) {
     options.onExchange = createAccessLogger({ format: config.logFormat, trusted });
   }
+  let server: Server;
   try {
-    return serve(options, handler);
+    server = serve(options, handler);
   } catch (error) {
+    for (const cleanup of cleanups) cleanup();
     throw listenError(error, config);
   }
+  server.finished.finally(() => cleanups.forEach((cleanup) => cleanup()));
+  return server;
 }
 
 /** One line for each way listening fails. */
