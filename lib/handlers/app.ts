@@ -40,7 +40,7 @@ export async function loadApp(specifier: string): Promise<Handler> {
   try {
     module = await import(pathToFileURL(path).href);
   } catch (error) {
-    throw new Error(`cannot load app ${specifier}: ${firstLine(error)}`);
+    throw new Error(`cannot load app ${specifier}: ${withLocation(error)}`);
   }
 
   const app = module.default as { fetch?: unknown } | null | undefined;
@@ -84,6 +84,28 @@ async function checkFile(path: string, specifier: string): Promise<void> {
     throw new Error(`cannot read app ${specifier}: ${firstLine(error)}`);
   }
   if (!info.isFile) throw new Error(`app ${specifier} is not a file`);
+}
+
+/**
+ * The error's first line, with where it happened: a syntax error's `file:line:col` is on a later
+ * line of Deno's message, an exception's in its stack. Shown as a path, which editors and
+ * terminals open.
+ */
+function withLocation(error: unknown): string {
+  const line = firstLine(error);
+  const text = `${error instanceof Error ? `${error.message}\n${error.stack ?? ""}` : ""}`
+    // deno-lint-ignore no-control-regex -- Deno colours the location in some messages
+    .replace(/\x1b\[[0-9;]*m/g, "");
+  const at = /\bat (?:.*\()?(file:\/\/[^\s()]+?:\d+:\d+)/.exec(text);
+  if (at === null) return line;
+  let where = at[1];
+  try {
+    const [, url, position] = /^(.*?)(:\d+:\d+)$/.exec(where)!;
+    where = fileURLToPath(url) + position;
+  } catch {
+    // keep the URL
+  }
+  return line.includes(where) ? line : `${line} at ${where}`;
 }
 
 function firstLine(error: unknown): string {

@@ -71,8 +71,15 @@ Deno.test("loadApp explains what is wrong in one line", async () => {
       [join(dir, "no_default.ts"), /has no default export/],
       [join(dir, "no_fetch.ts"), /the default export has no fetch\(request, info\) method$/],
       [join(dir, "null_default.ts"), /the default export has no fetch/],
-      [join(dir, "broken.ts"), /^cannot load app .*broken\.ts: /],
-      [join(dir, "throws.ts"), /^cannot load app .*throws\.ts: .*top-level failure$/],
+      // Deno's file:line:col stays in the one line, as a path.
+      [
+        join(dir, "broken.ts"),
+        /^cannot load app .*broken\.ts: SyntaxError: .* at \/.*broken\.ts:1:\d+$/,
+      ],
+      [
+        join(dir, "throws.ts"),
+        /^cannot load app .*throws\.ts: .*top-level failure at \/.*throws\.ts:1:7$/,
+      ],
       ["https://example.com/app.ts", /file path or a file: URL/],
     ];
     for (const [specifier, message] of cases) {
