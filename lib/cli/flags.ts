@@ -5,7 +5,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { ArgumentError, parseArgsChecked, refuseDirectoryFlags } from "./args.ts";
 import { isFieldValue, isToken, trimOws } from "../h1/grammar.ts";
 import { TrustedProxies } from "../handlers/clientip.ts";
 
@@ -116,7 +116,7 @@ Security and operations:
 export function parseCommandLine(args: string[], isTerminal = false): CliConfig {
   let parsed;
   try {
-    parsed = parseArgs({
+    parsed = parseArgsChecked({
       args,
       strict: true,
       allowPositionals: true,
@@ -159,6 +159,7 @@ export function parseCommandLine(args: string[], isTerminal = false): CliConfig 
       },
     });
   } catch (error) {
+    if (error instanceof ArgumentError) throw new CliError(error.message);
     // node:util's messages can run to several lines; the first one says what is wrong.
     throw new CliError(`${(error as Error).message.split("\n")[0]} (see --help)`);
   }
@@ -173,6 +174,13 @@ export function parseCommandLine(args: string[], isTerminal = false): CliConfig 
   const root = v.root ?? parsed.positionals[0];
   if (root !== undefined && v.app !== undefined) {
     throw new CliError("--app and a directory to serve cannot be used together");
+  }
+  if (v.app !== undefined) {
+    try {
+      refuseDirectoryFlags(v);
+    } catch (error) {
+      throw new CliError((error as Error).message);
+    }
   }
   if ((v.cert === undefined) !== (v.key === undefined)) {
     throw new CliError("--cert and --key go together");

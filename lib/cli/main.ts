@@ -52,7 +52,7 @@ export async function main(args: string[], version: string): Promise<number> {
     const server = await startServer(config, {
       onListen: (addr) => announce(config, addr),
     });
-    onShutdownSignal(() => server.shutdown());
+    onShutdownSignal(() => server.shutdown(), () => server.inFlight, config.gracePeriod);
     await server.finished;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const stuck = new Promise((resolve) => timer = setTimeout(resolve, FLUSH_TIMEOUT_MS));

@@ -15,6 +15,8 @@ import { createAccessLogger } from "../handlers/log.ts";
 import { rateLimit } from "../handlers/ratelimit.ts";
 import { TrustedProxies } from "../handlers/clientip.ts";
 import { directoryHandler, withAuth } from "./files.ts";
+import { withAppFlags } from "./app_flags.ts";
+import { jsonOnError } from "./json_errors.ts";
 
 /**
  * Builds the request handler the configuration describes. What must be stopped with the server
@@ -32,6 +34,7 @@ export async function buildHandler(
     } catch (error) {
       throw new CliError((error as Error).message);
     }
+    handler = withAppFlags(handler, config);
   } else if (config.root !== undefined) {
     const fsRoot = await checkRoot(config.root);
     const options = {
@@ -125,6 +128,7 @@ export async function startServer(config: CliConfig, start: StartOptions = {}): 
   if (!config.quiet) {
     options.onExchange = createAccessLogger({ format: config.logFormat, trusted });
   }
+  if (config.logFormat === "json") options.onError = jsonOnError;
   let server: Server;
   try {
     server = serve(options, handler);

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { CliConfig } from "./flags.ts";
+import { type CliConfig, CliError } from "./flags.ts";
 import { announce, onShutdownSignal } from "./lifecycle.ts";
 
 /** Messages from a worker to the supervisor. */
@@ -27,6 +27,12 @@ const RESTART_DELAY_MS = 250;
  * Resolves with the exit code.
  */
 export async function superviseWorkers(config: CliConfig, args: string[]): Promise<number> {
+  if (!unstableNet()) {
+    throw new CliError(
+      "--workers needs Deno's --unstable-net (deno.json turns it on; with --no-config, add " +
+        "--unstable-net to deno run)",
+    );
+  }
   const workers = new Map<number, Worker>();
   let stopping = false;
   let port = config.port;
@@ -85,4 +91,13 @@ export async function superviseWorkers(config: CliConfig, args: string[]): Promi
   });
   await stopped;
   return 0;
+}
+
+/**
+ * Whether `Deno.listen`'s `reusePort` may be used: it is unstable, and without `--unstable-net`
+ * Deno ends the process with its own text instead of throwing. `Deno.listenDatagram`, another
+ * API behind the same flag, exists exactly when it is on.
+ */
+export function unstableNet(): boolean {
+  return typeof (Deno as { listenDatagram?: unknown }).listenDatagram === "function";
 }

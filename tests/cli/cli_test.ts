@@ -107,12 +107,45 @@ Deno.test("cli: every flag maps to its setting", () => {
   assert.equal(parseCommandLine(["--workers", "auto"]).workers, navigator.hardwareConcurrency);
 });
 
+Deno.test("cli: grouped short flags, attached values, values that start with a dash", () => {
+  const grouped = parseCommandLine(["-qp", "0"]);
+  assert.equal(grouped.quiet, true);
+  assert.equal(grouped.port, 0);
+  assert.equal(parseCommandLine(["-p0"]).port, 0);
+  assert.equal(parseCommandLine(["--port=81"]).port, 81);
+  assert.equal(parseCommandLine(["--root", "-dir"]).root, "-dir");
+  assert.equal(parseCommandLine(["--", "-dir"]).root, "-dir");
+  assert.equal(parseCommandLine(["--no-cors"]).cors, false);
+  assert.deepEqual(parseCommandLine(["-H", "X-A: -1"]).headers, [["X-A", "-1"]]);
+  // -H and --cors apply to an app's responses, so they go with --app.
+  const app = parseCommandLine(["--app", "a.ts", "--cors", "-H", "X-A: 1"]);
+  assert.equal(app.cors, true);
+  assert.deepEqual(app.headers, [["X-A", "1"]]);
+});
+
 const BAD: [string[], RegExp][] = [
-  [["--bogus"], /Unknown option '--bogus'/],
-  [["--port"], /argument missing/],
+  // Our own words, never node:util's (unbalanced quotes, "ambiguous"), with a guess when close.
+  [["--bogus"], /^unknown flag --bogus \(see --help\)$/],
+  [["--prot", "80"], /^unknown flag --prot \(did you mean --port\?\)$/],
+  [["--log-formt", "json"], /^unknown flag --log-formt \(did you mean --log-format\?\)$/],
+  [["--max-conections", "3"], /\(did you mean --max-connections\?\)$/],
+  [["--no-cros"], /^unknown flag --no-cros \(did you mean --no-cors\?\)$/],
+  [["-port", "80"], /^unknown flag -port \(did you mean --port\?\)$/],
+  [["-P", "80"], /^unknown flag -P \(did you mean -p\?\)$/],
+  [["-x"], /^unknown flag -x \(see --help\)$/],
+  [["--port"], /^--port needs a value$/],
+  [["-p"], /^-p needs a value$/],
+  [["--port", "--host", "x"], /^--port needs a value$/],
+  [["--cors=yes"], /^--cors is a switch and takes no value$/],
+  [["--port", "-1"], /^--port must be a whole number from 0 to 65535, got "-1"$/],
+  [["-p", "-1"], /^--port must be a whole number from 0 to 65535, got "-1"$/],
+  [["--idle-timeout", "-5"], /^--idle-timeout must be a number of at least 0.001, got "-5"$/],
+  // With --app the app answers everything: a directory-only flag would be ignored.
+  [["--app", "a.ts", "--spa"], /^--spa is for serving a directory and does nothing with --app/],
+  [["--app", "a.ts", "--no-listing"], /^--no-listing is for serving a directory/],
+  [["--app", "a.ts", "--cache-control", "no-store"], /^--cache-control is for serving/],
   [["--port", "http"], /--port must be a whole number/],
   [["--port", "65536"], /--port must be a whole number from 0 to 65535/],
-  [["--port", "-1"], /--port/],
   [["--port", "8.5"], /--port must be a whole number/],
   [["a", "b"], /at most one directory/],
   [["a", "--root", "b"], /either as an argument or with --root/],
