@@ -93,6 +93,7 @@ export class LiveReload {
   readonly #upgrade: (request: Request) => { socket: WebSocket; response: Response };
   readonly #sockets = new Set<WebSocket>();
 
+  /** A live-reload endpoint at `options.path`, upgrading with `options.upgrade`. */
   constructor(options: LiveReloadOptions = {}) {
     this.path = options.path ?? LIVE_RELOAD_PATH;
     this.snippet = clientScript(this.path);
