@@ -6,13 +6,18 @@
  * @module
  */
 
+import { listenTls } from "./tls_listener.ts";
+
 /** What one listening socket needs. */
 export interface ListenSpec {
   hostname: string;
   port: number;
   reusePort?: boolean;
-  /** HTTPS: the PEM certificate chain and key, and the ALPN protocols to offer. */
-  tls?: { cert: string; key: string; alpnProtocols: string[] };
+  /**
+   * HTTPS: the PEM certificate chain and key, the ALPN protocols to offer, and how long (ms) a
+   * client may take to complete its handshake (see tls_listener.ts).
+   */
+  tls?: { cert: string; key: string; alpnProtocols: string[]; handshakeTimeout: number };
 }
 
 /** Random ports tried when `::1` already has the one `127.0.0.1` was given. */
@@ -52,14 +57,6 @@ export function listenAll(spec: ListenSpec): Deno.Listener[] {
 
 function listenOne(spec: ListenSpec, hostname: string, port: number): Deno.Listener {
   if (spec.tls === undefined) return Deno.listen({ hostname, port, reusePort: spec.reusePort });
-  return Deno.listenTls(
-    {
-      hostname,
-      port,
-      cert: spec.tls.cert,
-      key: spec.tls.key,
-      alpnProtocols: spec.tls.alpnProtocols,
-      reusePort: spec.reusePort,
-    } as Deno.ListenTlsOptions & Deno.TlsCertifiedKeyPem,
-  );
+  // Not Deno.listenTls: its connections keep their sockets while a handshake stalls.
+  return listenTls({ hostname, port, reusePort: spec.reusePort, ...spec.tls });
 }

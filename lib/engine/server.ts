@@ -201,6 +201,7 @@ class HttpServer implements Server {
           cert: options.cert!,
           key: options.key!,
           alpnProtocols: options.http2 === false ? ["http/1.1"] : ["h2", "http/1.1"],
+          handshakeTimeout: timeouts.headerTimeout,
         }
         : undefined,
     });
