@@ -120,22 +120,25 @@ export class NodeTlsListener implements Deno.TlsListener {
     server.on("connection", (socket: net.Socket) => this.#accepted(socket));
     // Bind errors are thrown below; later ones (EMFILE on accept) are retried by node:net.
     server.on("error", () => {});
-    const address = bindableAddress(options.hostname);
-    const family = net.isIPv6(address) ? 6 : 4;
-    (server as unknown as { _listen2: Listen2 })._listen2(
-      address,
-      options.port,
-      family,
-      511,
-      undefined,
-      options.reusePort ? UV_TCP_REUSEPORT : 0,
-    );
-    const bound = server.address();
-    if (bound === null || typeof bound === "string") {
+    const listen2 = (server as unknown as { _listen2: Listen2 })._listen2.bind(server);
+    const flags = options.reusePort ? UV_TCP_REUSEPORT : 0;
+    const { hostname, port } = options;
+    // A name (`localhost` where --allow-net names only it) is resolved by node:net: as IPv4, or
+    // as IPv6 where Deno.listen can bind it and IPv4 could not.
+    const family = net.isIPv6(hostname) ? 6 : 4;
+    listen2(hostname, port, family, 511, undefined, flags);
+    let bound = server.address();
+    if (bound === null) {
       // The failure reaches node:net's "error" event a tick later; Deno.listen tells it now, as a
       // Deno error (AddrInUse, AddrNotAvailable, …), like the listener this one stands in for.
-      Deno.listen({ hostname: address, port: options.port, reusePort: options.reusePort }).close();
-      throw new Deno.errors.AddrInUse(`cannot listen on ${options.hostname}:${options.port}`);
+      Deno.listen({ hostname, port, reusePort: options.reusePort }).close();
+      if (net.isIP(hostname) === 0) {
+        listen2(hostname, port, 6, 511, undefined, flags);
+        bound = server.address();
+      }
+    }
+    if (bound === null || typeof bound === "string") {
+      throw new Deno.errors.AddrInUse(`cannot listen on ${hostname}:${port}`);
     }
     this.addr = { transport: "tcp", hostname: bound.address, port: bound.port };
   }
@@ -201,15 +204,6 @@ export class NodeTlsListener implements Deno.TlsListener {
       // already closed
     }
   }
-}
-
-/** `hostname` as an IP literal `_listen2` can bind: a name is resolved as `Deno.listen` does. */
-function bindableAddress(hostname: string): string {
-  if (net.isIP(hostname) !== 0) return hostname;
-  const probe = Deno.listen({ hostname, port: 0 });
-  const address = (probe.addr as Deno.NetAddr).hostname;
-  probe.close();
-  return address;
 }
 
 interface PendingRead {
