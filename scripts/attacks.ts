@@ -419,31 +419,29 @@ async function runAttack(
 const dir = await Deno.makeTempDir({ prefix: "attacks-" });
 await Deno.chmod(dir, 0o755);
 await Deno.writeFile(`${dir}/big.bin`, new Uint8Array(1024 * 1024).fill(0x61));
-const openssl = await new Deno.Command("openssl", {
-  args: [
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-keyout",
-    `${dir}/key.pem`,
-    "-out",
-    `${dir}/cert.pem`,
-    "-days",
-    "1",
-    "-subj",
-    "/CN=localhost",
-    "-addext",
-    "subjectAltName=DNS:localhost,IP:127.0.0.1",
-  ],
-  stdout: "null",
-  stderr: "null",
-}).output();
-if (!openssl.success) throw new Error("openssl could not make a certificate");
-const cert = await Deno.readTextFile(`${dir}/cert.pem`);
+// A throwaway CA and a server certificate it signs (rustls refuses a CA certificate as a leaf).
+async function openssl(args: string[]): Promise<void> {
+  const { success } = await new Deno.Command("openssl", {
+    args,
+    cwd: dir,
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  if (!success) throw new Error(`openssl ${args[0]} failed`);
+}
+const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+await openssl(["req", "-x509", ...ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "1"]
+  .concat(["-subj", "/CN=attacks CA", "-addext", "basicConstraints=critical,CA:TRUE"]));
+await openssl(["req", ...ec, "-keyout", "key.pem", "-out", "server.csr", "-subj", "/CN=localhost"]);
+await Deno.writeTextFile(
+  `${dir}/server.ext`,
+  "subjectAltName = IP:127.0.0.1, DNS:localhost\nbasicConstraints = CA:FALSE\n" +
+    "extendedKeyUsage = serverAuth\n",
+);
+await openssl(["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key"]
+  .concat(["-CAcreateserial", "-out", "cert.pem", "-days", "1", "-extfile", "server.ext"]));
+/** The CA the probes trust. */
+const cert = await Deno.readTextFile(`${dir}/ca.pem`);
 
 const hold = Number(values.hold) * 1000;
 const rows: Row[] = [];
