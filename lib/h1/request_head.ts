@@ -55,10 +55,77 @@ const TARGET_CHAR = new Uint8Array(256);
 for (let c = 0x21; c <= 0x7e; c++) TARGET_CHAR[c] = 1;
 TARGET_CHAR[0x23] = 0; // "#": a fragment is never part of a request target (RFC 9112 §3.2)
 
-// Host = uri-host [ ":" port ] (RFC 9110 §7.2): reg-name, IPv4 or an IP-literal in brackets.
-const HOST_CHAR = new Uint8Array(256);
-for (const c of "-._~!$&'()*+,;=%:[]0123456789") HOST_CHAR[c.charCodeAt(0)] = 1;
-for (let c = 0x41; c <= 0x5a; c++) HOST_CHAR[c] = HOST_CHAR[c + 0x20] = 1;
+// reg-name = *( unreserved / pct-encoded / sub-delims )                    (RFC 3986 §3.2.2)
+// unreserved = ALPHA / DIGIT / "-" / "." / "_" / "~"
+// sub-delims = "!" / "$" / "&" / "'" / "(" / ")" / "*" / "+" / "," / ";" / "="
+const REG_NAME_CHAR = new Uint8Array(256);
+for (const c of "-._~!$&'()*+,;=0123456789") REG_NAME_CHAR[c.charCodeAt(0)] = 1;
+for (let c = 0x41; c <= 0x5a; c++) REG_NAME_CHAR[c] = REG_NAME_CHAR[c + 0x20] = 1;
+
+function isHex(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66);
+}
+
+/**
+ * `text[start, end)` as uri-host [ ":" port ] (RFC 9110 §7.2, RFC 3986 §3.2.2-3): an IP-literal
+ * in brackets, or a reg-name (which an IPv4 address also is), then "%" only as pct-encoded and a
+ * port of digits only.
+ * @returns the length of the uri-host (0 when empty), or -1 when the text is not one
+ */
+function hostLength(text: string, start: number, end: number): number {
+  let i = start;
+  if (i < end && text.charCodeAt(i) === 0x5b) {
+    const close = text.indexOf("]", i);
+    if (close === -1 || close >= end || !isIpLiteral(text.slice(i + 1, close))) return -1;
+    i = close + 1;
+  } else {
+    while (i < end) {
+      const c = text.charCodeAt(i);
+      if (c === 0x25) {
+        // pct-encoded = "%" HEXDIG HEXDIG
+        if (i + 2 >= end || !isHex(text.charCodeAt(i + 1)) || !isHex(text.charCodeAt(i + 2))) {
+          return -1;
+        }
+        i += 3;
+      } else if (c < 0x100 && REG_NAME_CHAR[c]) {
+        i++;
+      } else {
+        break;
+      }
+    }
+  }
+  const length = i - start;
+  if (i === end) return length;
+  if (text.charCodeAt(i) !== COLON) return -1;
+  for (i++; i < end; i++) if (!isDigit(text.charCodeAt(i))) return -1; // port = *DIGIT
+  return length;
+}
+
+const IPV4 =
+  /^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$/;
+const H16 = /^[0-9A-Fa-f]{1,4}$/;
+// IPvFuture = "v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" )
+const IPV_FUTURE = /^[vV][0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+$/;
+
+/**
+ * IP-literal = "[" ( IPv6address / IPvFuture ) "]", without the brackets (RFC 3986 §3.2.2):
+ * eight h16 groups, or fewer around one "::", the last two of which may be an IPv4 address.
+ */
+function isIpLiteral(text: string): boolean {
+  if (IPV_FUTURE.test(text)) return true;
+  const halves = text.split("::");
+  if (halves.length > 2) return false;
+  const groups = halves.flatMap((half) => (half === "" ? [] : half.split(":")));
+  const tailEmpty = halves.length === 2 && halves[1] === "";
+  let count = 0;
+  for (let k = 0; k < groups.length; k++) {
+    const g = groups[k];
+    if (k === groups.length - 1 && !tailEmpty && IPV4.test(g)) count += 2;
+    else if (H16.test(g)) count++;
+    else return false;
+  }
+  return halves.length === 2 ? count <= 7 : count === 8;
+}
 
 /**
  * An incremental request-head parser. Feed it the unconsumed bytes of the connection's buffer
@@ -434,9 +501,7 @@ function interpretHead(
   if (hostCount > 1) throw new HttpError(400, "more than one Host header");
   if (minorVersion === 1 && hostCount === 0) throw new HttpError(400, "missing Host header");
   host ??= "";
-  for (let i = 0; i < host.length; i++) {
-    if (!HOST_CHAR[host.charCodeAt(i)]) throw new HttpError(400, "invalid Host header");
-  }
+  if (hostLength(host, 0, host.length) < 0) throw new HttpError(400, "invalid Host header");
 
   const form = targetForm(method, target);
 

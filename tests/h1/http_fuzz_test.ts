@@ -361,7 +361,14 @@ const fieldValueArb = fc
   )
   .map((codes) => latin1Text(codes).replace(/^[ \t]+|[ \t]+$/g, ""));
 const owsArb = fc.constantFrom("", " ", "  ", "\t", " \t ");
-const hostArb = fc.stringMatching(/^[A-Za-z0-9\-._~!$&'()*+,;=%:\[\]]{0,20}$/);
+/** Host = uri-host [ ":" port ] (RFC 9110 §7.2): a reg-name or an IP-literal, maybe a port. */
+const hostArb = fc.tuple(
+  fc.oneof(
+    fc.stringMatching(/^(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2}){0,16}$/),
+    fc.constantFrom("[::1]", "[2001:db8::1]", "[::ffff:1.2.3.4]", "[1:2:3:4:5:6:7:8]", "[v1.x]"),
+  ),
+  fc.option(fc.stringMatching(/^[0-9]{0,5}$/), { nil: undefined }),
+).map(([host, port]) => (port === undefined ? host : `${host}:${port}`));
 /** Target characters: VCHAR without "#". */
 const targetTextArb = fc.stringMatching(/^[\x21\x22\x24-\x7e]{0,30}$/);
 

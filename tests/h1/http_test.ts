@@ -481,6 +481,25 @@ const ROWS: Row[] = [
     input: "GET / HTTP/1.0\r\nHost: example.org\r\n\r\n",
     expect: { host: "example.org", minorVersion: 0 },
   },
+  // Host = uri-host [ ":" port ] and nothing else (RFC 9110 §7.2, RFC 3986 §3.2.2): the
+  // differential fuzzer (tests/h1/differential_test.ts) found these accepted, where RFC 9112 §3.2
+  // says a server MUST answer 400 to "a Host header field with an invalid field value".
+  { name: "Host with a non-digit port", input: `${GET}Host: a:b\r\n\r\n`, expect: { error: 400 } },
+  { name: "Host with two ports", input: `${GET}Host: a:80:90\r\n\r\n`, expect: { error: 400 } },
+  { name: "Host with an unclosed IPv6", input: `${GET}Host: [::1\r\n\r\n`, expect: { error: 400 } },
+  { name: "Host with a stray ']'", input: `${GET}Host: a]\r\n\r\n`, expect: { error: 400 } },
+  { name: "Host with two '::'", input: `${GET}Host: [1::2::3]\r\n\r\n`, expect: { error: 400 } },
+  { name: "Host with bare IPv6", input: `${GET}Host: ::1\r\n\r\n`, expect: { error: 400 } },
+  { name: "Host with bad %-encoding", input: `${GET}Host: %zz\r\n\r\n`, expect: { error: 400 } },
+  { name: "Host with a cut %-encoding", input: `${GET}Host: a%4\r\n\r\n`, expect: { error: 400 } },
+  {
+    name: "Host: IPv4-mapped IPv6 with a port",
+    input: "GET / HTTP/1.0\r\nHost: [::ffff:1.2.3.4]:80\r\n\r\n",
+    expect: { host: "[::ffff:1.2.3.4]:80" },
+  },
+  { name: "Host: IPvFuture", input: `${GET}Host: [v1.x:y]\r\n\r\n`, expect: { host: "[v1.x:y]" } },
+  { name: "Host: %-encoded", input: `${GET}Host: %41b\r\n\r\n`, expect: { host: "%41b" } },
+  { name: "Host: empty port", input: `${GET}Host: a:\r\n\r\n`, expect: { host: "a:" } },
 
   // ---- Content-Length (RFC 9110 §8.6, RFC 9112 §6.3) ----
   {
