@@ -558,7 +558,9 @@ function interpretHead(
 function targetForm(method: string, target: string): TargetForm {
   if (method === "CONNECT") {
     // authority-form = uri-host ":" port, for CONNECT only (§3.2.3).
-    if (!/^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$/.test(target)) {
+    // The pattern is narrower than uri-host; hostLength checks an IP-literal's groups.
+    const shape = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$/;
+    if (!shape.test(target) || hostLength(target, 0, target.length) <= 0) {
       throw new HttpError(400, "CONNECT needs an authority-form target");
     }
     return "authority";
@@ -572,6 +574,16 @@ function targetForm(method: string, target: string): TargetForm {
     const scheme = target.slice(0, target.indexOf(":")).toLowerCase();
     if (scheme !== "http" && scheme !== "https") {
       throw new HttpError(400, "absolute-form target must be http or https");
+    }
+    // http-URI = "http" "://" authority path-abempty [ "?" query ] (RFC 9110 §4.2.1), and the
+    // authority is uri-host [ ":" port ] here: "A recipient that processes such a URI reference
+    // [with an empty host] MUST reject it as invalid" (§4.2.1), and userinfo is refused as §4.2.4
+    // advises ("treat its presence as an error"): "@" is not a uri-host character.
+    const authority = scheme.length + 3;
+    let end = authority;
+    while (end < target.length && target[end] !== "/" && target[end] !== "?") end++;
+    if (hostLength(target, authority, end) <= 0) {
+      throw new HttpError(400, "absolute-form target without a valid host");
     }
     return "absolute";
   }

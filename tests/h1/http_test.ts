@@ -139,6 +139,44 @@ const ROWS: Row[] = [
     input: `GET http:/x HTTP/1.1\r\n${H}\r\n`,
     expect: { error: 400 },
   },
+  // The authority of an http(s) absolute-form is uri-host [ ":" port ] with a host (RFC 9110
+  // §4.2.1: an empty host "MUST" be rejected; §4.2.4: userinfo treated as an error). Found
+  // accepted by the differential fuzzer (tests/h1/differential_test.ts).
+  {
+    name: "absolute-form with an empty host",
+    input: `GET http:///x HTTP/1.1\r\n${H}\r\n`,
+    expect: { error: 400 },
+  },
+  {
+    name: "absolute-form with only a port",
+    input: `GET http://:80/x HTTP/1.1\r\n${H}\r\n`,
+    expect: { error: 400 },
+  },
+  {
+    name: "absolute-form with userinfo",
+    input: `GET http://u:p@a/ HTTP/1.1\r\n${H}\r\n`,
+    expect: { error: 400 },
+  },
+  {
+    name: "absolute-form with a non-digit port",
+    input: `GET http://a:b/ HTTP/1.1\r\n${H}\r\n`,
+    expect: { error: 400 },
+  },
+  {
+    name: "absolute-form with an unclosed IPv6 literal",
+    input: `GET http://[::1/ HTTP/1.1\r\n${H}\r\n`,
+    expect: { error: 400 },
+  },
+  {
+    name: "absolute-form with an IPv6 literal and a query, no path",
+    input: `GET http://[::1]:8080?x HTTP/1.1\r\n${H}\r\n`,
+    expect: { form: "absolute", target: "http://[::1]:8080?x" },
+  },
+  {
+    name: "CONNECT to a malformed IPv6 literal",
+    input: `CONNECT [:::]:443 HTTP/1.1\r\n${H}\r\n`,
+    expect: { error: 400 },
+  },
   {
     name: "authority-form for CONNECT",
     input: "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
