@@ -458,24 +458,24 @@ function interpretHead(
         host = value;
         break;
       case "content-length":
-        // Repeated or listed values must all agree (RFC 9110 §8.6); anything else is a
-        // smuggling attempt or a broken client (Go issue 16490).
-        for (const part of value.split(",")) {
-          const v = trimOws(part);
-          if (!DIGITS.test(v)) throw new HttpError(400, "invalid Content-Length");
-          const normal = v.replace(/^0+(?=.)/, "");
-          if (contentLength !== undefined && contentLength !== normal) {
-            throw new HttpError(400, "conflicting Content-Length values");
-          }
-          contentLength = normal;
-        }
+        // Content-Length = 1*DIGIT, once. A repeated value, as a list or in several fields, MAY
+        // be taken as one (RFC 9110 §8.6); we refuse it, as nginx and Deno.serve do: a front
+        // end that reads it differently is a smuggling precondition (Go issue 16490).
+        if (contentLength !== undefined) throw new HttpError(400, "repeated Content-Length");
+        if (!DIGITS.test(value)) throw new HttpError(400, "invalid Content-Length");
+        contentLength = value.replace(/^0+(?=.)/, "");
         break;
       case "transfer-encoding": {
         // transfer-coding = token *( OWS ";" OWS transfer-parameter )     (RFC 9112 §7)
-        // A field with no coding, even beside one that has, is refused: a front end that reads
-        // it differently would frame the body differently (smuggling).
+        // A field with no coding, even beside one that has, and an empty list element are
+        // refused, as nginx and Deno.serve do: a front end that reads them differently frames
+        // the body differently (smuggling). RFC 9110 §5.6.1.2 asks recipients of lists to
+        // ignore empty elements; for the one field that frames a request, we do not.
         const codings = listTokens(value);
         if (codings.length === 0) throw new HttpError(400, "empty Transfer-Encoding");
+        if (value.split(",").length !== codings.length) {
+          throw new HttpError(400, "empty element in Transfer-Encoding");
+        }
         for (const coding of codings) {
           const semicolon = coding.indexOf(";");
           const name = semicolon === -1 ? coding : trimOws(coding.slice(0, semicolon));

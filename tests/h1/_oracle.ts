@@ -164,7 +164,7 @@ export const OUR_LENIENCIES: Readonly<OracleOptions> = Object.freeze({
   leadingEmptyLines: true,
   bareLf: true,
   higherMinorAs11: true,
-  contentLengthList: true,
+  contentLengthList: false,
   lenientTargetChars: true,
 });
 
