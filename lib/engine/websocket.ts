@@ -49,6 +49,8 @@ import {
   concat,
   type DeflateParams,
   isValidCloseCode,
+  Opcode,
+  type Received,
   WebSocketProtocol,
   WebSocketStateError,
 } from "../ws/mod.ts";
@@ -90,7 +92,8 @@ export interface SocketSettings {
 type Entry =
   | { kind: "message"; text: boolean; data: Uint8Array; size: number }
   | { kind: "blob"; blob: Blob; size: number }
-  | { kind: "frames"; bytes: Uint8Array; size: 0 }
+  /** Frames ready to write; `size` counts the message bytes in them (for bufferedAmount). */
+  | { kind: "frames"; bytes: Uint8Array; size: number }
   | { kind: "close"; code: number | undefined; reason: string; size: 0 };
 
 /** The engine's hand-over entry point and the refusal hook: not part of the web API. */
@@ -165,7 +168,6 @@ export class ServerWebSocket extends EventTarget {
   // Writing
   #queue: Entry[] = [];
   #queuedBytes = 0;
-  #pumpScheduled = false;
   #pumping: Promise<void> | null = null;
   #writeFailed = false;
   #bytesSent = 0;
@@ -233,23 +235,24 @@ export class ServerWebSocket extends EventTarget {
       throw new DOMException("'readyState' not OPEN", "InvalidStateError");
     }
     if (this.#state !== OPEN) return;
+    // Without permessage-deflate a message's frame is made now, in one buffer; with it, the
+    // write loop asks the protocol, which compresses it (see #frames).
+    const direct = this.#settings.deflate === null;
     let entry: Entry;
     if (typeof data === "string") {
-      const bytes = encoder.encode(data);
-      entry = { kind: "message", text: true, data: bytes, size: bytes.length };
+      entry = direct ? textFrame(data) : message(true, encoder.encode(data));
     } else if (ArrayBuffer.isView(data)) {
       // Copied: the caller may change or transfer its buffer once send() returns.
-      const bytes = new Uint8Array(data.byteLength);
-      bytes.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-      entry = { kind: "message", text: false, data: bytes, size: bytes.length };
+      const view = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+      entry = direct ? binaryFrame(view) : message(false, view.slice());
     } else if (data instanceof ArrayBuffer || data instanceof SharedArrayBuffer) {
-      const bytes = new Uint8Array(data.slice(0));
-      entry = { kind: "message", text: false, data: bytes, size: bytes.length };
+      const view = new Uint8Array(data);
+      entry = direct ? binaryFrame(view) : message(false, view.slice());
     } else if (data instanceof Blob) {
       entry = { kind: "blob", blob: data, size: data.size };
     } else {
-      const bytes = encoder.encode(String(data));
-      entry = { kind: "message", text: true, data: bytes, size: bytes.length };
+      const text = String(data);
+      entry = direct ? textFrame(text) : message(true, encoder.encode(text));
     }
     if (this.#queuedBytes + entry.size > this.#settings.maxBufferedAmount) {
       // HTML §9.3.4 send(): a message that cannot be buffered flags the socket as full and
@@ -358,7 +361,8 @@ export class ServerWebSocket extends EventTarget {
       while (this.#state !== CLOSED) {
         const n = await conn.read(buf);
         if (n === null) return this.#eof();
-        await this.#receive(protocol, buf.subarray(0, n));
+        const inflating = this.#receive(protocol, buf.subarray(0, n));
+        if (inflating !== undefined) await inflating;
         // The protocol keeps a partial frame's bytes by reference: then read into a new buffer.
         if (n === buf.length && buf.length < MAX_READ) buf = new Uint8Array(buf.length * 4);
         else if (protocol.buffered > 0) buf = new Uint8Array(buf.length);
@@ -374,8 +378,14 @@ export class ServerWebSocket extends EventTarget {
     this.#finish(1006, "", false, this.#state === OPEN ? "Unexpected EOF" : null);
   }
 
-  async #receive(protocol: WebSocketProtocol, bytes: Uint8Array): Promise<void> {
-    const { events, output } = await protocol.receive(bytes);
+  /** Feeds the protocol; a promise only while a compressed message is inflated. */
+  #receive(protocol: WebSocketProtocol, bytes: Uint8Array): Promise<void> | undefined {
+    const received = protocol.feed(bytes);
+    if (received instanceof Promise) return received.then((r) => this.#dispatch(r));
+    this.#dispatch(received);
+  }
+
+  #dispatch({ events, output }: Received): void {
     if (output.length > 0) this.#enqueue({ kind: "frames", bytes: output, size: 0 });
     for (const event of events) {
       switch (event.type) {
@@ -438,16 +448,12 @@ export class ServerWebSocket extends EventTarget {
   #enqueue(entry: Entry): void {
     this.#queue.push(entry);
     this.#queuedBytes += entry.size;
-    if (this.#pumpScheduled || this.#pumping !== null) return;
-    this.#pumpScheduled = true;
-    // On the next microtask: the sends of one burst (a broadcast loop) go out in one write.
-    queueMicrotask(() => {
-      this.#pumpScheduled = false;
-      if (this.#pumping === null) this.#pumping = this.#pump();
-    });
+    // The write starts now; what is sent while it is under way goes out together after it.
+    if (this.#pumping === null) this.#pumping = this.#pump();
   }
 
   async #pump(): Promise<void> {
+    const conn = this.#conn!;
     try {
       while (this.#queue.length > 0 && !this.#writeFailed) {
         const parts: Uint8Array[] = [];
@@ -456,14 +462,21 @@ export class ServerWebSocket extends EventTarget {
         while (this.#queue.length > 0 && size < WRITE_BATCH) {
           const entry = this.#queue.shift()!;
           messageBytes += entry.size;
-          let frames = this.#frames(entry);
+          let frames = entry.kind === "frames" ? entry.bytes : this.#frames(entry);
           if (frames instanceof Promise) frames = await frames;
           if (frames !== null) {
             parts.push(frames);
             size += frames.length;
           }
         }
-        if (size > 0) await this.#write(parts.length === 1 ? parts[0] : concat(parts));
+        if (size > 0) {
+          const bytes = parts.length === 1 ? parts[0] : concat(parts);
+          let offset = 0;
+          while (offset < size) {
+            offset += await conn.write(offset === 0 ? bytes : bytes.subarray(offset));
+          }
+          this.#bytesSent += size;
+        }
         this.#queuedBytes -= messageBytes;
       }
     } catch {
@@ -501,18 +514,9 @@ export class ServerWebSocket extends EventTarget {
     }
   }
 
-  async #write(bytes: Uint8Array): Promise<void> {
-    const conn = this.#conn!;
-    let offset = 0;
-    while (offset < bytes.length) {
-      offset += await conn.write(offset === 0 ? bytes : bytes.subarray(offset));
-    }
-    this.#bytesSent += bytes.length;
-  }
-
   /** Waits until the queue is written, at most `closeTimeout`; then cuts the connection. */
   async #drain(): Promise<void> {
-    if (this.#pumping === null && !this.#pumpScheduled) return;
+    if (this.#pumping === null) return;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const cut = new Promise<void>((resolve) => {
       timer = setTimeout(() => {
@@ -521,9 +525,7 @@ export class ServerWebSocket extends EventTarget {
       }, this.#settings.closeTimeout);
     });
     try {
-      // A scheduled pump starts on a microtask: let it.
-      while (this.#pumpScheduled) await Promise.resolve();
-      if (this.#pumping !== null) await Promise.race([this.#pumping, cut]);
+      await Promise.race([this.#pumping, cut]);
     } finally {
       clearTimeout(timer);
     }
@@ -583,6 +585,66 @@ export class ServerWebSocket extends EventTarget {
     clearTimeout(this.#closeTimer);
     this.#idleTimer = this.#closeTimer = undefined;
   }
+}
+
+/** A message for the write loop to frame (and compress). */
+function message(text: boolean, data: Uint8Array): Entry {
+  return { kind: "message", text, data, size: data.length };
+}
+
+/** Text up to this long is framed in one buffer sized for its longest UTF-8 form. */
+const DIRECT_TEXT = 16 * 1024;
+
+/** A text message's frame, encoded straight behind room for its header. */
+function textFrame(text: string): Entry {
+  const length = text.length;
+  if (length > DIRECT_TEXT) return binaryOrText(Opcode.Text, encoder.encode(text));
+  const buf = new Uint8Array(MAX_HEADER + length * 3);
+  let n = 0;
+  if (length <= 64) {
+    // A call into the runtime costs more than copying a short ASCII text here.
+    for (; n < length; n++) {
+      const c = text.charCodeAt(n);
+      if (c >= 0x80) break;
+      buf[MAX_HEADER + n] = c;
+    }
+  }
+  if (n < length) n = encoder.encodeInto(text, buf.subarray(MAX_HEADER)).written;
+  return { kind: "frames", bytes: withHeader(buf, Opcode.Text, n), size: n };
+}
+
+/** A binary message's frame: the one copy send() must make anyway. */
+function binaryFrame(view: Uint8Array): Entry {
+  return binaryOrText(Opcode.Binary, view);
+}
+
+function binaryOrText(opcode: Opcode, payload: Uint8Array): Entry {
+  const buf = new Uint8Array(MAX_HEADER + payload.length);
+  buf.set(payload, MAX_HEADER);
+  return { kind: "frames", bytes: withHeader(buf, opcode, payload.length), size: payload.length };
+}
+
+/** Room for the longest frame header of a server (RFC 6455 §5.2: 2 + 8 bytes, no mask). */
+const MAX_HEADER = 10;
+
+/** Writes the header of an unfragmented frame in front of the `n` payload bytes at MAX_HEADER
+ *  and returns the frame. */
+function withHeader(buf: Uint8Array, opcode: Opcode, n: number): Uint8Array {
+  const extra = n < 126 ? 0 : n < 0x10000 ? 2 : 8;
+  const start = MAX_HEADER - 2 - extra;
+  buf[start] = 0x80 | opcode;
+  if (extra === 0) buf[start + 1] = n;
+  else if (extra === 2) {
+    buf[start + 1] = 126;
+    buf[start + 2] = n >>> 8;
+    buf[start + 3] = n & 0xff;
+  } else {
+    buf[start + 1] = 127;
+    const view = new DataView(buf.buffer);
+    view.setUint32(start + 2, Math.floor(n / 0x100000000));
+    view.setUint32(start + 6, n >>> 0);
+  }
+  return buf.subarray(start, MAX_HEADER + n);
 }
 
 function dropAfterClose(error: unknown): null {

@@ -87,6 +87,8 @@ export class FrameParser {
   #remaining = 0; // payload bytes of the current frame not yet returned
   #maskPos = 0; // payload bytes returned so far, mod 4
   #error: Error | null = null;
+  /** The current frame's payload buffer, when its pieces are gathered in one (see #payload). */
+  #whole: Uint8Array | null = null;
   // nextFrame()'s assembly state
   #pieces: Uint8Array[] = [];
 
@@ -213,23 +215,34 @@ export class FrameParser {
       return { type: "payload", data: EMPTY, end: true };
     }
     if (this.#buffered === 0) return null;
+    const header = this.#header!;
     const chunk = this.#chunks[0];
     const take = Math.min(this.#remaining, chunk.length - this.#offset);
     // Copied: the caller may reuse its read buffer, and unmasking must not touch it anyway.
-    const data = chunk.slice(this.#offset, this.#offset + take);
-    if (this.#header!.masked) {
-      const mask = this.#mask;
-      let p = this.#maskPos;
-      for (let i = 0; i < take; i++) {
-        data[i] ^= mask[p];
-        p = (p + 1) & 3;
-      }
-      this.#maskPos = p;
+    // Into one buffer for the whole payload when that is cheap to hold (a small frame, or half
+    // of a big one here already): its pieces are then consecutive views that `concat` joins
+    // without copying again. A big frame announced ahead of its bytes is copied piece by piece,
+    // so memory grows only with what arrives.
+    const done = header.length - this.#remaining;
+    if (done === 0 && take < header.length) {
+      this.#whole = header.length <= PAYLOAD_BUFFER || this.#buffered * 2 >= header.length
+        ? new Uint8Array(header.length)
+        : null;
     }
+    let data: Uint8Array;
+    if (take === header.length) data = chunk.slice(this.#offset, this.#offset + take);
+    else if (this.#whole !== null) {
+      data = this.#whole.subarray(done, done + take);
+      data.set(chunk.subarray(this.#offset, this.#offset + take));
+    } else data = chunk.slice(this.#offset, this.#offset + take);
+    if (header.masked) this.#maskPos = unmask(data, this.#mask, this.#maskPos);
     this.#skip(take);
     this.#remaining -= take;
     const end = this.#remaining === 0;
-    if (end) this.#header = null;
+    if (end) {
+      this.#header = null;
+      this.#whole = null;
+    }
     return { type: "payload", data, end };
   }
 
@@ -266,6 +279,38 @@ export class FrameParser {
       this.#offset = 0;
     }
   }
+}
+
+/** A payload up to this size gets one buffer as soon as its first piece arrives. */
+const PAYLOAD_BUFFER = 64 * 1024;
+
+const word = new Uint8Array(4);
+const wordView = new Uint32Array(word.buffer);
+
+/** XORs `data` with the mask from position `p`, four bytes at a time where the view is 4-byte
+ *  aligned in its buffer; returns the position after it. */
+function unmask(data: Uint8Array, mask: Uint8Array, p: number): number {
+  const n = data.length;
+  let i = 0;
+  if (n >= 32) {
+    const lead = (4 - (data.byteOffset & 3)) & 3;
+    for (; i < lead; i++) {
+      data[i] ^= mask[p];
+      p = (p + 1) & 3;
+    }
+    // The key rotated to start at `p`, as one 32-bit word in the platform's byte order.
+    for (let k = 0; k < 4; k++) word[k] = mask[(p + k) & 3];
+    const key = wordView[0];
+    const words = (n - i) >>> 2;
+    const view = new Uint32Array(data.buffer, data.byteOffset + i, words);
+    for (let w = 0; w < words; w++) view[w] ^= key;
+    i += words << 2; // a multiple of 4: the mask position is unchanged
+  }
+  for (; i < n; i++) {
+    data[i] ^= mask[p];
+    p = (p + 1) & 3;
+  }
+  return p;
 }
 
 export interface EncodeOptions {
@@ -310,9 +355,18 @@ export function encodeFrame(
   return out;
 }
 
-/** Joins byte arrays (returns the only one as is). */
+/** Joins byte arrays (returns the only one as is, and consecutive views of one buffer as one
+ *  view of it). */
 export function concat(parts: Uint8Array[]): Uint8Array {
   if (parts.length === 1) return parts[0];
+  if (parts.length > 1 && consecutive(parts)) {
+    const first = parts[0], last = parts[parts.length - 1];
+    return new Uint8Array(
+      first.buffer,
+      first.byteOffset,
+      last.byteOffset + last.length - first.byteOffset,
+    );
+  }
   let total = 0;
   for (const p of parts) total += p.length;
   const out = new Uint8Array(total);
@@ -322,4 +376,14 @@ export function concat(parts: Uint8Array[]): Uint8Array {
     offset += p.length;
   }
   return out;
+}
+
+function consecutive(parts: Uint8Array[]): boolean {
+  for (let i = 1; i < parts.length; i++) {
+    const prev = parts[i - 1], part = parts[i];
+    if (part.buffer !== prev.buffer || part.byteOffset !== prev.byteOffset + prev.length) {
+      return false;
+    }
+  }
+  return true;
 }

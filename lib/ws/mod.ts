@@ -45,14 +45,18 @@ export {
 } from "./handshake.ts";
 export {
   deflateMessage,
+  deflateMessageSync,
   type DeflateNegotiation,
   type DeflateParams,
   type ExtensionOffer,
   fitsWindow,
   inflateMessage,
+  inflateMessageSync,
+  loadZlib,
   negotiateDeflate,
   parseExtensions,
   PERMESSAGE_DEFLATE,
+  useSyncCodec,
 } from "./deflate.ts";
 export {
   type ReadyState,

@@ -22,7 +22,15 @@
  * message it settles without waiting on anything. Calls must not overlap: await each one.
  */
 import { encodeClosePayload, parseClosePayload } from "./close.ts";
-import { deflateMessage, type DeflateParams, fitsWindow, inflateMessage } from "./deflate.ts";
+import {
+  deflateMessage,
+  deflateMessageSync,
+  type DeflateParams,
+  fitsWindow,
+  inflateMessage,
+  inflateMessageSync,
+  loadZlib,
+} from "./deflate.ts";
 import {
   invalidData,
   protocolError,
@@ -31,7 +39,7 @@ import {
   WebSocketStateError,
 } from "./errors.ts";
 import { concat, encodeFrame, type FrameHeader, FrameParser, isControl, Opcode } from "./frame.ts";
-import { decodeUtf8, Utf8Validator } from "./utf8.ts";
+import { decodeUtf8, decodeUtf8Strict, Utf8Validator } from "./utf8.ts";
 
 export type WebSocketEvent =
   | { type: "text"; data: string }
@@ -102,6 +110,8 @@ export class WebSocketProtocol {
       role: "server",
       allowRsv1: this.#deflate !== null,
     });
+    // The synchronous codec, for when messages come (see deflate.ts).
+    if (this.#deflate !== null) loadZlib();
   }
 
   get state(): ReadyState {
@@ -121,29 +131,55 @@ export class WebSocketProtocol {
 
   /** Feeds bytes from the peer. */
   async receive(bytes: Uint8Array): Promise<Received> {
+    return await this.feed(bytes);
+  }
+
+  /**
+   * {@link receive} without a promise unless a compressed message had to be inflated: an engine
+   * reading many small messages skips a microtask turn each. Calls must not overlap either.
+   */
+  feed(bytes: Uint8Array): Received | Promise<Received> {
     if (this.#busy) throw new WebSocketStateError("receive() called before the previous settled");
     const events: WebSocketEvent[] = [];
     const output: Uint8Array[] = [];
     if (this.#state === "CLOSED") return { events, output: EMPTY };
     this.#busy = true;
+    this.#parser.push(bytes);
+    return this.#run(events, output);
+  }
+
+  /** Takes parser events until more bytes are needed; continues after an inflate if one comes. */
+  #run(events: WebSocketEvent[], output: Uint8Array[]): Received | Promise<Received> {
     try {
-      this.#parser.push(bytes);
       // Once CLOSED (the peer's close frame) anything further is ignored (§5.5.1).
       while (!this.#isClosed()) {
         const event = this.#parser.next();
         if (event === null) break;
         if (event.type === "header") this.#onHeader(event.header);
-        else await this.#onPayload(event.data, event.end, events, output);
+        else {
+          const inflating = this.#onPayload(event.data, event.end, events, output);
+          if (inflating !== undefined) {
+            return inflating.then(
+              () => this.#run(events, output),
+              (e) => this.#failed(e, events, output),
+            );
+          }
+        }
       }
     } catch (e) {
-      if (!(e instanceof WebSocketProtocolError)) throw e;
-      events.push({ type: "fail", code: e.code, reason: e.message, error: e });
-      // §7.1.7: send a close frame first, unless we already did (§5.5.1: only one).
-      if (this.#state === "OPEN") output.push(this.#closeFrame(e.code, e.message));
-      this.#state = "CLOSED";
-    } finally {
-      this.#busy = false;
+      return this.#failed(e, events, output);
     }
+    this.#busy = false;
+    return { events, output: output.length ? concat(output) : EMPTY };
+  }
+
+  #failed(e: unknown, events: WebSocketEvent[], output: Uint8Array[]): Received {
+    this.#busy = false;
+    if (!(e instanceof WebSocketProtocolError)) throw e;
+    events.push({ type: "fail", code: e.code, reason: e.message, error: e });
+    // §7.1.7: send a close frame first, unless we already did (§5.5.1: only one).
+    if (this.#state === "OPEN") output.push(this.#closeFrame(e.code, e.message));
+    this.#state = "CLOSED";
     return { events, output: output.length ? concat(output) : EMPTY };
   }
 
@@ -176,7 +212,13 @@ export class WebSocketProtocol {
     }
   }
 
-  async #onPayload(data: Uint8Array, end: boolean, events: WebSocketEvent[], out: Uint8Array[]) {
+  /** Returns a promise only while a compressed message is inflated. */
+  #onPayload(
+    data: Uint8Array,
+    end: boolean,
+    events: WebSocketEvent[],
+    out: Uint8Array[],
+  ): Promise<void> | undefined {
     const frame = this.#frame!;
     if (isControl(frame.opcode)) {
       if (data.length) this.#control.push(data);
@@ -188,6 +230,14 @@ export class WebSocketProtocol {
       return;
     }
     const message = this.#message!;
+    const whole = end && frame.fin && message.parts.length === 0;
+    if (whole && message.opcode === Opcode.Text && !message.compressed) {
+      // The whole message in one piece, the usual case: checked and decoded in one pass. It
+      // fails when these bytes arrived, as the piece-by-piece check below would.
+      this.#message = null;
+      events.push({ type: "text", data: decodeUtf8Strict(data) });
+      return;
+    }
     if (data.length) {
       message.size += data.length;
       message.parts.push(data);
@@ -198,21 +248,44 @@ export class WebSocketProtocol {
     }
     if (end && frame.fin) {
       this.#message = null;
-      events.push(await this.#finish(message));
+      if (message.compressed) {
+        const inflated = this.#inflateSync(message);
+        if (inflated === null) return this.#inflate(message).then((e) => void events.push(e));
+        events.push(inflated);
+        return;
+      }
+      events.push(this.#finish(message));
     }
   }
 
-  async #finish(message: Message): Promise<WebSocketEvent> {
-    const text = message.opcode === Opcode.Text;
-    let payload = concat(message.parts.length ? message.parts : [EMPTY]);
-    if (message.compressed) {
-      const utf8 = this.#utf8;
-      payload = await inflateMessage(payload, this.#maxMessageSize, (piece) => {
-        if (text && !utf8.push(piece)) throw invalidData("text message is not valid UTF-8");
-      });
-    }
-    if (!text) return { type: "binary", data: payload };
+  #finish(message: Message): WebSocketEvent {
+    const payload = concat(message.parts.length ? message.parts : [EMPTY]);
+    if (message.opcode !== Opcode.Text) return { type: "binary", data: payload };
     if (!this.#utf8.complete) throw invalidData("text message ends inside a UTF-8 sequence");
+    return { type: "text", data: decodeUtf8(payload) };
+  }
+
+  /** The message inflated at once, or null when that has to wait (see deflate.ts). */
+  #inflateSync(message: Message): WebSocketEvent | null {
+    const text = message.opcode === Opcode.Text;
+    const utf8 = this.#utf8;
+    const payload = inflateMessageSync(concat(message.parts), this.#maxMessageSize, (piece) => {
+      if (text && !utf8.push(piece)) throw invalidData("text message is not valid UTF-8");
+    });
+    if (payload === null) return null;
+    if (!text) return { type: "binary", data: payload };
+    if (!utf8.complete) throw invalidData("text message ends inside a UTF-8 sequence");
+    return { type: "text", data: decodeUtf8(payload) };
+  }
+
+  async #inflate(message: Message): Promise<WebSocketEvent> {
+    const text = message.opcode === Opcode.Text;
+    const utf8 = this.#utf8;
+    const payload = await inflateMessage(concat(message.parts), this.#maxMessageSize, (piece) => {
+      if (text && !utf8.push(piece)) throw invalidData("text message is not valid UTF-8");
+    });
+    if (!text) return { type: "binary", data: payload };
+    if (!utf8.complete) throw invalidData("text message ends inside a UTF-8 sequence");
     return { type: "text", data: decodeUtf8(payload) };
   }
 
@@ -289,6 +362,8 @@ export class WebSocketProtocol {
       (options.compress ?? data.length >= this.#compressThreshold) &&
       fitsWindow(deflate, data.length);
     if (!compress) return this.#frames(opcode, data, false, options);
+    const deflated = deflateMessageSync(data);
+    if (deflated !== null) return this.#frames(opcode, deflated, true, options);
     return deflateMessage(data).then((payload) => {
       // The state may have changed while compressing; a message after our close is not allowed.
       this.#assertOpen("a message");

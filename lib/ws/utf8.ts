@@ -1,3 +1,5 @@
+import { invalidData } from "./errors.ts";
+
 /**
  * Incremental UTF-8 validation that fails at the first byte that cannot continue a well-formed
  * sequence (RFC 6455 §8.1 wants invalid text failed; Autobahn 6.x wants it failed fast, before the
@@ -81,4 +83,16 @@ const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 /** Decodes bytes already validated by `Utf8Validator`. */
 export function decodeUtf8(bytes: Uint8Array): string {
   return decoder.decode(bytes);
+}
+
+const strict = new TextDecoder("utf-8", { ignoreBOM: true, fatal: true });
+
+/** Checks and decodes a whole text message in one pass; throws 1007 if it is not UTF-8. The
+ *  runtime's decoder follows the same table as {@link Utf8Validator} (WHATWG Encoding §4.1). */
+export function decodeUtf8Strict(bytes: Uint8Array): string {
+  try {
+    return strict.decode(bytes);
+  } catch {
+    throw invalidData("text message is not valid UTF-8");
+  }
 }
