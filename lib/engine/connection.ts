@@ -37,7 +37,12 @@ import { noteArrival } from "../shared/arrival.ts";
 import type { ClaimedFile } from "../shared/file_body.ts";
 import { type ProtocolHandover, SwitchingProtocols } from "../shared/handover.ts";
 import { responseFields, SharedFields, staticBody } from "../fastpath/response.ts";
-import { absoluteFormUrl, createRequest, originFormUrl } from "../fastpath/request.ts";
+import {
+  absoluteFormUrl,
+  createRequest,
+  isForbiddenMethod,
+  originFormUrl,
+} from "../fastpath/request.ts";
 import { type BodyWriter, bodyWriter } from "./body_writer.ts";
 import { internalError, isConnectionGone, PeerClosed, UnsentBody } from "./errors.ts";
 import { ExchangeInfo } from "./exchange_info.ts";
@@ -895,7 +900,7 @@ function refuse(head: RequestHead): Response | null {
     return new Response(null, { status: 200, headers: { allow: "GET, HEAD, POST, OPTIONS" } });
   }
   const method = head.method;
-  if (method === "CONNECT" || method === "TRACE" || method === "TRACK") {
+  if (isForbiddenMethod(method)) {
     return new Response(`${method} is not supported\n`, {
       status: 501,
       headers: { "content-type": "text/plain; charset=utf-8" },

@@ -24,7 +24,7 @@ import type { ClaimedFile } from "../shared/file_body.ts";
 import { SwitchingProtocols } from "../shared/handover.ts";
 import { hostPort } from "../shared/address.ts";
 import { type Fields, responseFields, SharedFields, staticBody } from "../fastpath/response.ts";
-import { createRequest, originFormUrl } from "../fastpath/request.ts";
+import { createRequest, isForbiddenMethod, originFormUrl } from "../fastpath/request.ts";
 import type { ConnectionConfig } from "./connection.ts";
 import { internalError, isConnectionGone, PeerClosed } from "./errors.ts";
 import { ExchangeInfo } from "./exchange_info.ts";
@@ -343,7 +343,7 @@ export class H2Exchange {
   #refuse(ev: RequestEvent): Response | null {
     const { method, path, authority } = ev.pseudo;
     const limits = this.#host.cfg.limits;
-    if (method === "CONNECT" || method === "TRACE" || method === "TRACK") {
+    if (isForbiddenMethod(method!)) {
       return plain(501, `${method} is not supported`);
     }
     if (path === "*") return plain(200, "", [["allow", "GET, HEAD, POST, OPTIONS"]]);

@@ -268,8 +268,17 @@ export const fastRequestsAvailable: boolean = internals !== null;
 
 // Request normalises these, and only these, to upper case (Fetch "normalize a method").
 const NORMALISED_METHODS = new Set(["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"]);
-// Fetch forbids these in a Request; the constructor throws on them.
+// Fetch forbids these in a Request, in any letter case; the constructor throws on them.
 const FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
+
+/**
+ * Whether Fetch forbids `method` in a `Request` (CONNECT, TRACE, TRACK, compared without case):
+ * a server answers such requests itself, since no handler can be given one.
+ */
+export function isForbiddenMethod(method: string): boolean {
+  return (method.length === 5 || method.length === 7) &&
+    FORBIDDEN_METHODS.has(method.toUpperCase());
+}
 
 /**
  * A `Request` with an already serialised `url`, the parsed `headers` (which it takes over) and,
