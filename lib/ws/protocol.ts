@@ -302,8 +302,10 @@ export class WebSocketProtocol {
       this.#closeReceived = info;
       events.push({ type: "close", code: info.code, reason: info.reason });
       // §5.5.1: answer a close with a close, "typically echoing the status code it received".
+      // The reason too, as Deno.serve does: a browser reports the reason of the close frame it
+      // received, so the client's own reason comes back to it.
       if (this.#state === "OPEN") {
-        out.push(encodeFrame(Opcode.Close, encodeClosePayload(info.code)));
+        out.push(encodeFrame(Opcode.Close, encodeClosePayload(info.code, info.reason)));
       }
       this.#state = "CLOSED";
     }

@@ -48,7 +48,7 @@ Deno.test("websocket: handshake answers 101 with the accept value, then echoes",
       assert.equal(joined?.opcode, Opcode.Binary);
       assert.deepEqual([...joined!.payload], [1, 2, 3]);
       await socket.write(frame(Opcode.Close, closeBody(4001, "done")));
-      assert.deepEqual(await socket.expectClose(), { code: 4001, reason: "" });
+      assert.deepEqual(await socket.expectClose(), { code: 4001, reason: "done" });
       await socket.expectEof();
       const closed = await within(sockets[0].closed, 3000, "the close event");
       assert.equal(closed.code, 4001);

@@ -96,10 +96,10 @@ const CASES: Case[] = [
     output: "",
   },
   {
-    name: "close 1000 is echoed",
+    name: "close 1000 is echoed with its reason",
     input: client(Opcode.Close, encodeClosePayload(1000, "bye")),
     events: [["close", 1000, "bye"]],
-    output: "88 02 03 e8",
+    output: "88 05 03 e8 62 79 65",
     state: "CLOSED",
   },
   {
