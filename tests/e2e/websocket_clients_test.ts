@@ -8,7 +8,7 @@
  */
 
 import assert from "node:assert/strict";
-import { Buffer } from "node:buffer";
+import type { Buffer } from "node:buffer";
 import WebSocketClient from "ws";
 import { serve, type Server } from "../../lib/mod.ts";
 
