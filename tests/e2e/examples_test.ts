@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { createApp, PUBLIC_DIR } from "../../examples/static_and_api.ts";
 import { createApi as createTodoApi } from "../../examples/json_api.ts";
 import { createSseApp } from "../../examples/sse.ts";
+import { type ChatLine, createChatApp } from "../../examples/chat.ts";
 import { loadApp } from "../../lib/handlers/app.ts";
 import { serve, type Server } from "../../lib/mod.ts";
 import type { Handler, ServeHandlerInfo } from "../../lib/shared/types.ts";
@@ -204,4 +205,53 @@ Deno.test({
       await noFile.body?.cancel();
     });
   },
+});
+
+// --- chat.ts ---------------------------------------------------------------------------------
+
+Deno.test("chat: messages reach everyone in the room; a newcomer gets the history", async () => {
+  await withServer(createChatApp({ history: 10 }).fetch, async (base) => {
+    const page = await fetch(`${base}/`, { signal: AbortSignal.timeout(5000) });
+    assert.match(await page.text(), /new WebSocket/);
+    const ws = base.replace("http", "ws");
+    const join = async (name: string) => {
+      const socket = new WebSocket(`${ws}/ws?name=${name}`);
+      const lines: ChatLine[] = [];
+      socket.onmessage = (event) => lines.push(JSON.parse(event.data));
+      await new Promise((resolve, reject) => {
+        socket.onopen = resolve;
+        socket.onerror = reject;
+      });
+      return { socket, lines };
+    };
+    const seen = async (lines: ChatLine[], n: number) => {
+      const deadline = Date.now() + 5000;
+      while (lines.length < n && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      assert.ok(lines.length >= n, `${n} lines, got ${JSON.stringify(lines)}`);
+    };
+    const ada = await join("ada");
+    await seen(ada.lines, 1);
+    const bob = await join("bob");
+    await seen(ada.lines, 2);
+    bob.socket.send("hello, ada");
+    await seen(ada.lines, 3);
+    await seen(bob.lines, 3); // ada's join (history), his own join, his message
+    const summary = (lines: ChatLine[]) => lines.map((l) => `${l.kind} ${l.from} ${l.text}`.trim());
+    assert.deepEqual(summary(ada.lines), ["join ada", "join bob", "message bob hello, ada"]);
+    assert.deepEqual(summary(bob.lines), ["join ada", "join bob", "message bob hello, ada"]);
+    const gone = new Promise((resolve) => bob.socket.onclose = resolve);
+    bob.socket.close();
+    await gone;
+    await seen(ada.lines, 4);
+    assert.equal(summary(ada.lines)[3], "leave bob");
+    const closed = new Promise((resolve) => ada.socket.onclose = resolve);
+    ada.socket.close();
+    await closed;
+
+    const plain = await fetch(`${base}/ws`, { signal: AbortSignal.timeout(5000) });
+    assert.equal(plain.status, 426);
+    await plain.body?.cancel();
+  });
 });
