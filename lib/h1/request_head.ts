@@ -147,6 +147,13 @@ export class RequestHeadParser {
    */
   #lines: number[] = [];
   #count = 0;
+  /** The request line's checked shape, relative like `#lines` (see `requestLine`). */
+  readonly #requestLine: RequestLineMarks = {
+    methodEnd: 0,
+    targetStart: 0,
+    targetEnd: 0,
+    minor: 1,
+  };
 
   constructor(limits: Limits = DEFAULT_LIMITS) {
     this.#limits = limits;
@@ -202,6 +209,12 @@ export class RequestHeadParser {
       if (rel >= limits.maxHeadBytes) {
         throw new HttpError(431, "request head too large");
       }
+      // The request line is checked as soon as it is complete, so a malformed one is answered
+      // at once rather than when (if ever) the head's blank line arrives. Its verdict cannot
+      // depend on how the bytes were split: line by line, it is always the first error found.
+      if (count === 0 && lineEnd > lineStart) {
+        requestLine(buf, start + lineStart, start + lineEnd, limits, this.#requestLine, start);
+      }
       if (lineEnd === lineStart) {
         if (count === 0) {
           // An empty line before the request line: robustness rule of RFC 9112 §2.2.
@@ -212,7 +225,8 @@ export class RequestHeadParser {
         // The bytes stay put while the head is parsed: its offsets can be absolute.
         for (let k = 0; k < count; k++) lines[k] += start;
         try {
-          return { head: parseHead(buf, lines, count, limits), consumed: nextStart };
+          const head = parseHead(buf, lines, count, limits, this.#requestLine, start);
+          return { head, consumed: nextStart };
         } finally {
           this.reset();
         }
@@ -280,11 +294,26 @@ const utf8Decoder = new TextDecoder();
 /** Per field: name end, value start, value end, 1 if the name has upper-case letters. */
 const fieldMarks: number[] = [];
 
-/** Parses a complete head: `lines` holds `count` offsets into `view`, two per line. */
-function parseHead(view: Uint8Array, lines: number[], count: number, limits: Limits): RequestHead {
-  // request-line = method SP request-target SP HTTP-version                 (RFC 9112 §3)
-  const lineStart = lines[0];
-  const lineEnd = contentEnd(view, lineStart, lines[1]);
+/** Where a checked request line's parts end, relative to the unconsumed bytes. */
+interface RequestLineMarks {
+  methodEnd: number;
+  targetStart: number;
+  targetEnd: number;
+  minor: 0 | 1;
+}
+
+/**
+ * Checks the request line `view[lineStart, lineEnd)` and records its parts in `marks`, relative
+ * to `base`. request-line = method SP request-target SP HTTP-version (RFC 9112 §3).
+ */
+function requestLine(
+  view: Uint8Array,
+  lineStart: number,
+  lineEnd: number,
+  limits: Limits,
+  marks: RequestLineMarks,
+  base: number,
+): void {
   let i = lineStart;
   while (i < lineEnd && TCHAR[view[i]]) i++;
   if (i === lineStart || i >= lineEnd || view[i] !== SP) {
@@ -299,8 +328,30 @@ function parseHead(view: Uint8Array, lines: number[], count: number, limits: Lim
   if (i - targetStart > limits.maxTargetBytes) {
     throw new HttpError(414, "request target too long");
   }
-  const targetEnd = i;
-  const minorVersion = parseVersion(view, i + 1, lineEnd);
+  marks.minor = parseVersion(view, i + 1, lineEnd);
+  marks.methodEnd = methodEnd - base;
+  marks.targetStart = targetStart - base;
+  marks.targetEnd = i - base;
+}
+
+/**
+ * Parses a complete head: `lines` holds `count` offsets into `view`, two per line; the request
+ * line was checked into `marks` (relative to `base`) as it completed.
+ */
+function parseHead(
+  view: Uint8Array,
+  lines: number[],
+  count: number,
+  limits: Limits,
+  marks: RequestLineMarks,
+  base: number,
+): RequestHead {
+  const lineStart = lines[0];
+  const lineEnd = contentEnd(view, lineStart, lines[1]);
+  const methodEnd = marks.methodEnd + base;
+  const targetStart = marks.targetStart + base;
+  const targetEnd = marks.targetEnd + base;
+  const minorVersion = marks.minor;
 
   try {
     // field-line = field-name ":" OWS field-value OWS                        (RFC 9112 §5)

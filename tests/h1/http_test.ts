@@ -891,6 +891,16 @@ const ROWS: Row[] = [
   },
   { name: "no blank line yet", input: `${GET}${H}`, expect: { incomplete: true } },
   { name: "request line only", input: GET, expect: { incomplete: true } },
+  // A complete request line is checked at once: no need to wait for a blank line that a broken
+  // client may never send (the differential fuzzer found such heads left to the header timeout).
+  { name: "bad version, no blank line yet", input: "GET / HTP/1.1\r\n", expect: { error: 400 } },
+  { name: "bare CR in the version line", input: "GET /old HTTP/1.0\r\r\n", expect: { error: 400 } },
+  {
+    name: "space in the target, no blank line",
+    input: "GET /a b HTTP/1.1\r\nHost: a\r\n",
+    expect: { error: 400 },
+  },
+  { name: "HTTP/2.0 request line alone", input: "GET / HTTP/2.0\r\n", expect: { error: 505 } },
   { name: "nothing but empty lines", input: "\r\n\r\n\n", expect: { incomplete: true } },
   { name: "empty input", input: "", expect: { incomplete: true } },
   {
