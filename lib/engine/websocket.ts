@@ -17,11 +17,12 @@
  *   output (pongs, the close echo, the close frame of a failure) joins the write queue. One
  *   read at a time, and the next only after the events of the last were dispatched: a slow
  *   listener slows the peer down rather than growing a buffer here.
- * - **Writing.** `send()` queues the message's bytes and returns; a write loop started on the
- *   next microtask frames everything queued (so a burst of sends, a broadcast, costs one write)
- *   and writes it, at most one write in flight. `bufferedAmount` is the message bytes queued
- *   and not yet written. The queue is bounded: past `maxBufferedAmount` the socket is "full"
- *   and the connection is closed, as the HTML standard says of a full buffer.
+ * - **Writing.** `send()` frames the message at once, in one buffer (with permessage-deflate
+ *   agreed, the write loop has the protocol compress it, in order), and starts the write if none
+ *   is under way; what is sent meanwhile goes out together in the next write (so a burst of
+ *   sends costs few writes), at most one write in flight. `bufferedAmount` is the message bytes
+ *   queued and not yet written. The queue is bounded: past `maxBufferedAmount` the socket is
+ *   "full" and the connection is closed, as the HTML standard says of a full buffer.
  * - **Closing.** `close()` queues a close frame behind the messages already queued (CLOSING);
  *   the peer's close frame ends it (CLOSED, `wasClean`). A peer that never answers is cut after
  *   `closeTimeout`. The peer's close is echoed by the protocol. A protocol violation fails the
