@@ -18,6 +18,7 @@
  * @module
  */
 
+import { toBytes, utf8 } from "./body_bytes.ts";
 import { HttpError, type Limits } from "../h1/errors.ts";
 import { type RequestHead, RequestHeadParser } from "../h1/request_head.ts";
 import {
@@ -912,25 +913,4 @@ function refuse(head: RequestHead): Response | null {
 /** A Host for a request that had none (HTTP/1.0): the address it reached us on. */
 function localHost(addr: Deno.NetAddr): string {
   return hostPort(addr.hostname, addr.port);
-}
-
-const scratch = new Uint8Array(COPY_LIMIT);
-/**
- * UTF-8 bytes of a text body. Short texts are encoded into a shared scratch buffer, which is
- * cheaper than allocating; the caller copies them out before it next awaits.
- */
-function utf8(text: string): Uint8Array {
-  if (text.length * 3 > scratch.length) return encoder.encode(text);
-  return scratch.subarray(0, encoder.encodeInto(text, scratch).written);
-}
-
-/** Body chunks must be bytes; strings are encoded, as many stream producers enqueue them. */
-function toBytes(value: unknown): Uint8Array {
-  if (value instanceof Uint8Array) return value;
-  if (typeof value === "string") return encoder.encode(value);
-  if (ArrayBuffer.isView(value)) {
-    return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-  }
-  if (value instanceof ArrayBuffer) return new Uint8Array(value);
-  throw new TypeError("a response body chunk must be a Uint8Array");
 }

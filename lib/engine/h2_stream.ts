@@ -15,6 +15,7 @@
  * @module
  */
 
+import { inScratch, toBytes, utf8 } from "./body_bytes.ts";
 import { HttpError } from "../h1/errors.ts";
 import { httpDate } from "../h1/date.ts";
 import { CONNECTION_MANAGED, responseHasBody } from "../h1/response_head.ts";
@@ -77,25 +78,6 @@ function allowed(text: string, table: Uint8Array): boolean {
 const EMPTY = new Uint8Array(0);
 /** The most of one body chunk put in the output at once (the session's high-water mark). */
 const PIECE = 256 * 1024;
-const encoder = new TextEncoder();
-const scratch = new Uint8Array(16 * 1024);
-
-/** Bytes of a text body; short ones in a scratch buffer, which sendData copies at once. */
-function utf8(text: string): Uint8Array {
-  if (text.length * 3 > scratch.length) return encoder.encode(text);
-  return scratch.subarray(0, encoder.encodeInto(text, scratch).written);
-}
-
-/** Body chunks must be bytes; strings are encoded, as many stream producers enqueue them. */
-function toBytes(value: unknown): Uint8Array {
-  if (value instanceof Uint8Array) return value;
-  if (typeof value === "string") return encoder.encode(value);
-  if (ArrayBuffer.isView(value)) {
-    return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-  }
-  if (value instanceof ArrayBuffer) return new Uint8Array(value);
-  throw new TypeError("a response body chunk must be a Uint8Array");
-}
 
 /** A handler's response fields for HTTP/2: lower-case names, no connection-specific ones. */
 interface H2Fields {
@@ -539,9 +521,7 @@ export class H2Exchange {
       const n = core.sendData(this.id, bytes, true);
       if (n === bytes.length) return n;
       // Short of window: the rest waits (copied, if it lives in the shared scratch buffer).
-      const rest = bytes.buffer === scratch.buffer
-        ? bytes.slice(n)
-        : bytes.subarray(Math.max(n, 0));
+      const rest = inScratch(bytes) ? bytes.slice(n) : bytes.subarray(Math.max(n, 0));
       if (n < 0) return 0;
       this.#host.flushSoon();
       return this.#write(rest, true).then(() => bytes.length);
