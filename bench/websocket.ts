@@ -4,6 +4,13 @@
  *
  *     deno run --allow-all bench/websocket.ts [--duration S] [--rounds N] [--sockets N]
  *                                             [--shapes a,b] [--servers ours,deno_serve]
+ *                                             [--before DIR]
+ *
+ * `--servers` may name `raw` too (servers/ws_raw.ts: the floor, an echo loop that parses
+ * nothing it need not).
+ * `--before DIR` adds a server `before`: `DIR/bench/servers/ws_ours.ts`, our server from another
+ * checkout (`git worktree add /tmp/ws_before HEAD`), so that a change is judged by old and new
+ * taking turns in the same run on a shared machine.
  *
  * Each shape is 50 sockets (`--sockets`) driven by bench/ws_load.ts in its own process:
  *
@@ -47,6 +54,7 @@ const SHAPES: Shape[] = BASE.flatMap((s) => [
 const SERVERS: Record<string, string> = {
   ours: "servers/ws_ours.ts",
   deno_serve: "servers/ws_deno_serve.ts",
+  raw: "servers/ws_raw.ts",
 };
 
 interface Row {
@@ -68,8 +76,12 @@ const { values } = parseArgs({
     sockets: { type: "string", default: "50" },
     shapes: { type: "string" },
     servers: { type: "string", default: "ours,deno_serve" },
+    before: { type: "string" },
   },
 });
+if (values.before !== undefined) {
+  SERVERS.before = `${values.before.replace(/\/$/, "")}/bench/servers/ws_ours.ts`;
+}
 const duration = Number(values.duration);
 const warmup = Number(values.warmup);
 const rounds = Number(values.rounds);
@@ -78,6 +90,7 @@ const shapes = values.shapes
   ? SHAPES.filter((s) => values.shapes!.split(",").includes(s.name))
   : SHAPES;
 const servers = values.servers.split(",").filter((s) => s in SERVERS);
+if (values.before !== undefined && !servers.includes("before")) servers.push("before");
 const here = new URL(".", import.meta.url).pathname;
 const children = new Children();
 const ticksPerSecond = await clockTicksPerSecond();
@@ -85,6 +98,10 @@ Deno.addSignalListener("SIGINT", async () => {
   await children.killAll();
   Deno.exit(130);
 });
+
+function serverPath(path: string): string {
+  return path.startsWith("/") ? path : `${here}${path}`;
+}
 
 async function load(port: number, shape: Shape, seconds: number) {
   const args = [
@@ -117,7 +134,7 @@ try {
       const port = freePort();
       const child = children.spawn(
         Deno.execPath(),
-        ["run", "--allow-net", `${here}${SERVERS[server]}`, String(port)],
+        ["run", "--allow-net", serverPath(SERVERS[server]), String(port)],
         { stdout: "null", stderr: "inherit" },
       );
       try {
