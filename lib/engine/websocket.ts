@@ -13,16 +13,18 @@
  *   socket turns OPEN, fires `open`, and reads until the connection ends. `run` resolves when the
  *   socket is CLOSED and everything it queued is written (or can never be); the engine then
  *   closes the TCP connection, so the server closes first (RFC 6455 §7.1.1).
- * - **Reading.** Bytes go to `protocol.receive()`, whose events become DOM events and whose
- *   output (pongs, the close echo, the close frame of a failure) joins the write queue. One
- *   read at a time, and the next only after the events of the last were dispatched: a slow
- *   listener slows the peer down rather than growing a buffer here.
- * - **Writing.** `send()` frames the message at once, in one buffer (with permessage-deflate
- *   agreed, the write loop has the protocol compress it, in order), and starts the write if none
- *   is under way; what is sent meanwhile goes out together in the next write (so a burst of
- *   sends costs few writes), at most one write in flight. `bufferedAmount` is the message bytes
- *   queued and not yet written. The queue is bounded: past `maxBufferedAmount` the socket is
- *   "full" and the connection is closed, as the HTML standard says of a full buffer.
+ * - **Reading.** Bytes go to `protocol.feed()` (unmasked in the read buffer: it is the
+ *   socket's), whose events become DOM events and whose output (pongs, the close echo, the close
+ *   frame of a failure) joins the write queue. One read at a time, and the next only after the
+ *   events of the last were dispatched: a slow listener slows the peer down rather than growing
+ *   a buffer here.
+ * - **Writing** is ws_writer.ts's: `send()` frames a small message at once into a pooled batch
+ *   buffer (with permessage-deflate agreed, the protocol compresses it when its turn comes), at
+ *   most one write is in flight, and what is sent meanwhile goes out together in the next write.
+ *   While the events of one read are dispatched the writer is held, so the echoes of a burst of
+ *   messages leave in one write. `bufferedAmount` is the message bytes queued and not yet
+ *   written. The queue is bounded: past `maxBufferedAmount` the socket is "full" and the
+ *   connection is closed, as the HTML standard says of a full buffer.
  * - **Closing.** `close()` queues a close frame behind the messages already queued (CLOSING);
  *   the peer's close frame ends it (CLOSED, `wasClean`). A peer that never answers is cut after
  *   `closeTimeout`. The peer's close is echoed by the protocol. A protocol violation fails the
@@ -47,14 +49,13 @@
  */
 
 import {
-  concat,
   type DeflateParams,
   isValidCloseCode,
-  Opcode,
   type Received,
   WebSocketProtocol,
   WebSocketStateError,
 } from "../ws/mod.ts";
+import { type Entry, FrameWriter } from "./ws_writer.ts";
 
 const CONNECTING = 0;
 const OPEN = 1;
@@ -64,8 +65,6 @@ const CLOSED = 3;
 /** Reads start small (an idle chat socket holds little) and grow while reads fill them. */
 const FIRST_READ = 4 * 1024;
 const MAX_READ = 64 * 1024;
-/** A write is cut into batches of about this many bytes. */
-const WRITE_BATCH = 64 * 1024;
 
 const encoder = new TextEncoder();
 
@@ -88,14 +87,6 @@ export interface SocketSettings {
   /** Largest `bufferedAmount`; past it the socket is full and the connection is closed. */
   maxBufferedAmount: number;
 }
-
-/** One entry of the write queue: a message, raw frames, or our close frame. */
-type Entry =
-  | { kind: "message"; text: boolean; data: Uint8Array; size: number }
-  | { kind: "blob"; blob: Blob; size: number }
-  /** Frames ready to write; `size` counts the message bytes in them (for bufferedAmount). */
-  | { kind: "frames"; bytes: Uint8Array; size: number }
-  | { kind: "close"; code: number | undefined; reason: string; size: 0 };
 
 /** The engine's hand-over entry point and the refusal hook: not part of the web API. */
 export const RUN = Symbol("run");
@@ -166,12 +157,7 @@ export class ServerWebSocket extends EventTarget {
   /** close() before the socket opened: sent as soon as it does. */
   #earlyClose: { code: number | undefined; reason: string } | null = null;
 
-  // Writing
-  #queue: Entry[] = [];
-  #queuedBytes = 0;
-  #pumping: Promise<void> | null = null;
-  #writeFailed = false;
-  #bytesSent = 0;
+  #writer: FrameWriter | null = null;
 
   // Timers
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
@@ -217,7 +203,7 @@ export class ServerWebSocket extends EventTarget {
 
   /** Bytes of messages passed to `send()` and not yet written to the connection. */
   get bufferedAmount(): number {
-    return this.#queuedBytes;
+    return this.#writer?.bufferedAmount ?? 0;
   }
 
   get binaryType(): BinaryType {
@@ -236,34 +222,40 @@ export class ServerWebSocket extends EventTarget {
       throw new DOMException("'readyState' not OPEN", "InvalidStateError");
     }
     if (this.#state !== OPEN) return;
-    // Without permessage-deflate a message's frame is made now, in one buffer; with it, the
-    // write loop asks the protocol, which compresses it (see #frames).
+    const writer = this.#writer!;
+    const room = this.#settings.maxBufferedAmount - writer.bufferedAmount;
+    // Without permessage-deflate a message is framed now; with it, the writer has the protocol
+    // compress it when its turn comes (see #encode).
     const direct = this.#settings.deflate === null;
-    let entry: Entry;
+    if (typeof data !== "string" && !ArrayBuffer.isView(data)) {
+      if (data instanceof ArrayBuffer || data instanceof SharedArrayBuffer) {
+        data = new Uint8Array(data);
+      } else if (data instanceof Blob) {
+        if (data.size > room) return this.#full();
+        return writer.push({ kind: "blob", blob: data, size: data.size });
+      } else data = String(data);
+    }
     if (typeof data === "string") {
-      entry = direct ? textFrame(data) : message(true, encoder.encode(data));
-    } else if (ArrayBuffer.isView(data)) {
-      // Copied: the caller may change or transfer its buffer once send() returns.
-      const view = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-      entry = direct ? binaryFrame(view) : message(false, view.slice());
-    } else if (data instanceof ArrayBuffer || data instanceof SharedArrayBuffer) {
-      const view = new Uint8Array(data);
-      entry = direct ? binaryFrame(view) : message(false, view.slice());
-    } else if (data instanceof Blob) {
-      entry = { kind: "blob", blob: data, size: data.size };
-    } else {
-      const text = String(data);
-      entry = direct ? textFrame(text) : message(true, encoder.encode(text));
+      // Its UTF-8 is 1 to 3 bytes a UTF-16 unit: only near the limit is it counted first.
+      if (direct && data.length * 3 <= room) return writer.text(data);
+      const bytes = encoder.encode(data);
+      if (bytes.length > room) return this.#full();
+      return direct ? writer.text(data) : writer.push(message(true, bytes));
     }
-    if (this.#queuedBytes + entry.size > this.#settings.maxBufferedAmount) {
-      // HTML §9.3.4 send(): a message that cannot be buffered flags the socket as full and
-      // closes the connection. The peer is not reading, so no close frame could reach it.
-      this.#state = CLOSING;
-      this.#finish(1006, "", false, "the send buffer is full: the peer does not read");
-      this.#closeConnection();
-      return;
-    }
-    this.#enqueue(entry);
+    // Copied (by the writer, or here): the caller may change or transfer its buffer once send()
+    // returns.
+    const view = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    if (view.length > room) return this.#full();
+    if (direct) writer.binary(view);
+    else writer.push(message(false, view.slice()));
+  }
+
+  /** HTML §9.3.4 send(): a message that cannot be buffered flags the socket as full and closes
+   *  the connection. The peer is not reading, so no close frame could reach it. */
+  #full(): void {
+    this.#state = CLOSING;
+    this.#finish(1006, "", false, "the send buffer is full: the peer does not read");
+    this.#closeConnection();
   }
 
   /**
@@ -313,7 +305,10 @@ export class ServerWebSocket extends EventTarget {
     const protocol = this.#protocol = new WebSocketProtocol({
       maxMessageSize: settings.maxMessageSize,
       deflate: settings.deflate,
+      // The read buffers are the socket's: payloads are unmasked where they were read.
+      inPlace: true,
     });
+    this.#writer = new FrameWriter(conn, (entry) => this.#encode(entry));
     const onAbort = () => {
       if (this.#state === OPEN) this.#startClose(1001, "going away");
     };
@@ -336,7 +331,7 @@ export class ServerWebSocket extends EventTarget {
       signal.removeEventListener("abort", onAbort);
       this.#clearTimers();
     }
-    return this.#bytesSent;
+    return this.#writer.bytesSent;
   }
 
   /** The engine did not switch protocols after all (or the handshake was refused). */
@@ -364,7 +359,8 @@ export class ServerWebSocket extends EventTarget {
         if (n === null) return this.#eof();
         const inflating = this.#receive(protocol, buf.subarray(0, n));
         if (inflating !== undefined) await inflating;
-        // The protocol keeps a partial frame's bytes by reference: then read into a new buffer.
+        // The protocol keeps a partial frame's bytes by reference, and events view what they
+        // carry (inPlace) until dispatched: a partial frame makes the next read a new buffer.
         if (n === buf.length && buf.length < MAX_READ) buf = new Uint8Array(buf.length * 4);
         else if (protocol.buffered > 0) buf = new Uint8Array(buf.length);
       }
@@ -386,7 +382,18 @@ export class ServerWebSocket extends EventTarget {
     this.#dispatch(received);
   }
 
-  #dispatch({ events, output }: Received): void {
+  /** Fires the events of one read; what listeners send meanwhile leaves in one write. */
+  #dispatch(received: Received): void {
+    const writer = this.#writer!;
+    writer.hold();
+    try {
+      this.#fire(received);
+    } finally {
+      writer.release();
+    }
+  }
+
+  #fire({ events, output }: Received): void {
     if (output.length > 0) this.#enqueue({ kind: "frames", bytes: output, size: 0 });
     for (const event of events) {
       switch (event.type) {
@@ -447,51 +454,11 @@ export class ServerWebSocket extends EventTarget {
   // ---- Writing ---------------------------------------------------------------------------------
 
   #enqueue(entry: Entry): void {
-    this.#queue.push(entry);
-    this.#queuedBytes += entry.size;
-    // The write starts now; what is sent while it is under way goes out together after it.
-    if (this.#pumping === null) this.#pumping = this.#pump();
-  }
-
-  async #pump(): Promise<void> {
-    const conn = this.#conn!;
-    try {
-      while (this.#queue.length > 0 && !this.#writeFailed) {
-        const parts: Uint8Array[] = [];
-        let size = 0;
-        let messageBytes = 0;
-        while (this.#queue.length > 0 && size < WRITE_BATCH) {
-          const entry = this.#queue.shift()!;
-          messageBytes += entry.size;
-          let frames = entry.kind === "frames" ? entry.bytes : this.#frames(entry);
-          if (frames instanceof Promise) frames = await frames;
-          if (frames !== null) {
-            parts.push(frames);
-            size += frames.length;
-          }
-        }
-        if (size > 0) {
-          const bytes = parts.length === 1 ? parts[0] : concat(parts);
-          let offset = 0;
-          while (offset < size) {
-            offset += await conn.write(offset === 0 ? bytes : bytes.subarray(offset));
-          }
-          this.#bytesSent += size;
-        }
-        this.#queuedBytes -= messageBytes;
-      }
-    } catch {
-      // The connection is gone: nothing queued will reach the peer. The read side sees it too.
-      this.#writeFailed = true;
-      this.#queue = [];
-      this.#queuedBytes = 0;
-    } finally {
-      this.#pumping = null;
-    }
+    this.#writer!.push(entry);
   }
 
   /** The bytes of one queued entry; null when it is no longer to be sent. */
-  #frames(entry: Entry): Uint8Array | Promise<Uint8Array | null> | null {
+  #encode(entry: Entry): Uint8Array | Promise<Uint8Array | null> | null {
     const protocol = this.#protocol!;
     switch (entry.kind) {
       case "frames":
@@ -517,7 +484,8 @@ export class ServerWebSocket extends EventTarget {
 
   /** Waits until the queue is written, at most `closeTimeout`; then cuts the connection. */
   async #drain(): Promise<void> {
-    if (this.#pumping === null) return;
+    const writer = this.#writer;
+    if (writer === null || !writer.busy) return;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const cut = new Promise<void>((resolve) => {
       timer = setTimeout(() => {
@@ -526,7 +494,7 @@ export class ServerWebSocket extends EventTarget {
       }, this.#settings.closeTimeout);
     });
     try {
-      await Promise.race([this.#pumping, cut]);
+      await Promise.race([writer.idle(), cut]);
     } finally {
       clearTimeout(timer);
     }
@@ -591,61 +559,6 @@ export class ServerWebSocket extends EventTarget {
 /** A message for the write loop to frame (and compress). */
 function message(text: boolean, data: Uint8Array): Entry {
   return { kind: "message", text, data, size: data.length };
-}
-
-/** Text up to this long is framed in one buffer sized for its longest UTF-8 form. */
-const DIRECT_TEXT = 16 * 1024;
-
-/** A text message's frame, encoded straight behind room for its header. */
-function textFrame(text: string): Entry {
-  const length = text.length;
-  if (length > DIRECT_TEXT) return binaryOrText(Opcode.Text, encoder.encode(text));
-  const buf = new Uint8Array(MAX_HEADER + length * 3);
-  let n = 0;
-  if (length <= 64) {
-    // A call into the runtime costs more than copying a short ASCII text here.
-    for (; n < length; n++) {
-      const c = text.charCodeAt(n);
-      if (c >= 0x80) break;
-      buf[MAX_HEADER + n] = c;
-    }
-  }
-  if (n < length) n = encoder.encodeInto(text, buf.subarray(MAX_HEADER)).written;
-  return { kind: "frames", bytes: withHeader(buf, Opcode.Text, n), size: n };
-}
-
-/** A binary message's frame: the one copy send() must make anyway. */
-function binaryFrame(view: Uint8Array): Entry {
-  return binaryOrText(Opcode.Binary, view);
-}
-
-function binaryOrText(opcode: Opcode, payload: Uint8Array): Entry {
-  const buf = new Uint8Array(MAX_HEADER + payload.length);
-  buf.set(payload, MAX_HEADER);
-  return { kind: "frames", bytes: withHeader(buf, opcode, payload.length), size: payload.length };
-}
-
-/** Room for the longest frame header of a server (RFC 6455 §5.2: 2 + 8 bytes, no mask). */
-const MAX_HEADER = 10;
-
-/** Writes the header of an unfragmented frame in front of the `n` payload bytes at MAX_HEADER
- *  and returns the frame. */
-function withHeader(buf: Uint8Array, opcode: Opcode, n: number): Uint8Array {
-  const extra = n < 126 ? 0 : n < 0x10000 ? 2 : 8;
-  const start = MAX_HEADER - 2 - extra;
-  buf[start] = 0x80 | opcode;
-  if (extra === 0) buf[start + 1] = n;
-  else if (extra === 2) {
-    buf[start + 1] = 126;
-    buf[start + 2] = n >>> 8;
-    buf[start + 3] = n & 0xff;
-  } else {
-    buf[start + 1] = 127;
-    const view = new DataView(buf.buffer);
-    view.setUint32(start + 2, Math.floor(n / 0x100000000));
-    view.setUint32(start + 6, n >>> 0);
-  }
-  return buf.subarray(start, MAX_HEADER + n);
 }
 
 function dropAfterClose(error: unknown): null {

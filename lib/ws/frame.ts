@@ -70,6 +70,12 @@ export interface FrameParserOptions {
   role?: "server" | "client";
   /** RSV1 is allowed only when permessage-deflate was negotiated (RFC 7692 §6). */
   allowRsv1?: boolean;
+  /**
+   * The caller gives its bytes away with `push`: a payload that lies whole in one pushed piece is
+   * unmasked where it lies and returned as a view of it, not copied. Such a view is valid until
+   * the caller reuses that buffer. Default false: payloads are always copies.
+   */
+  inPlace?: boolean;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -78,6 +84,7 @@ export class FrameParser {
   readonly #maxFrameSize: number;
   readonly #server: boolean;
   readonly #allowRsv1: boolean;
+  readonly #inPlace: boolean;
   #chunks: Uint8Array[] = [];
   #offset = 0; // read position in #chunks[0]
   #buffered = 0;
@@ -96,6 +103,52 @@ export class FrameParser {
     this.#maxFrameSize = options.maxFrameSize ?? 64 * 1024 * 1024;
     this.#server = (options.role ?? "server") === "server";
     this.#allowRsv1 = options.allowRsv1 ?? false;
+    this.#inPlace = options.inPlace ?? false;
+  }
+
+  /** The payload {@link nextData} found. */
+  data: Uint8Array = EMPTY;
+
+  /**
+   * The usual frame, cheaply: when the next frame is a whole unfragmented text or binary frame
+   * (FIN, no RSV bit, masked as a client's must be, a 7- or 16-bit length within
+   * `maxFrameSize` and `maxLength`) and its bytes lie in the first piece pushed, takes it and returns its
+   * opcode, with the payload unmasked in `data` (a view with `inPlace`, else a copy). Returns 0
+   * otherwise, taking nothing: `next()` then reads the frame, and fails it if it must.
+   */
+  nextData(maxLength: number): number {
+    if (this.#header !== null || this.#error !== null || this.#chunks.length === 0) return 0;
+    const chunk = this.#chunks[0];
+    const at = this.#offset;
+    const left = chunk.length - at;
+    if (left < 6) return 0;
+    const b0 = chunk[at];
+    if ((b0 !== 0x81 && b0 !== 0x82) || !this.#server) return 0;
+    const b1 = chunk[at + 1];
+    let length = b1 & 0x7f;
+    let start = at + 6;
+    if (b1 < 0x80 || length === 127) return 0;
+    if (length === 126) {
+      if (left < 8) return 0;
+      length = (chunk[at + 2] << 8) | chunk[at + 3];
+      // A non-minimal length (§5.2) goes to next(), which fails it.
+      if (length < 126) return 0;
+      start += 2;
+    }
+    if (length > this.#maxFrameSize || length > maxLength || chunk.length - start < length) {
+      return 0;
+    }
+    const key = start - 4;
+    const mask = this.#mask;
+    mask[0] = chunk[key], mask[1] = chunk[key + 1], mask[2] = chunk[key + 2];
+    mask[3] = chunk[key + 3];
+    const data = this.#inPlace
+      ? chunk.subarray(start, start + length)
+      : chunk.slice(start, start + length);
+    unmask(data, mask, 0);
+    this.data = data;
+    this.#skip(start + length - at);
+    return b0 & 0x0f;
   }
 
   /** Bytes received but not yet returned. */
@@ -218,7 +271,8 @@ export class FrameParser {
     const header = this.#header!;
     const chunk = this.#chunks[0];
     const take = Math.min(this.#remaining, chunk.length - this.#offset);
-    // Copied: the caller may reuse its read buffer, and unmasking must not touch it anyway.
+    // Copied (unless the caller gave its bytes away, `inPlace`, and the payload lies whole in
+    // this piece): the caller may reuse its read buffer, and unmasking must not touch it then.
     // Into one buffer for the whole payload when that is cheap to hold (a small frame, or half
     // of a big one here already): its pieces are then consecutive views that `concat` joins
     // without copying again. A big frame announced ahead of its bytes is copied piece by piece,
@@ -230,8 +284,11 @@ export class FrameParser {
         : null;
     }
     let data: Uint8Array;
-    if (take === header.length) data = chunk.slice(this.#offset, this.#offset + take);
-    else if (this.#whole !== null) {
+    if (take === header.length) {
+      data = this.#inPlace
+        ? chunk.subarray(this.#offset, this.#offset + take)
+        : chunk.slice(this.#offset, this.#offset + take);
+    } else if (this.#whole !== null) {
       data = this.#whole.subarray(done, done + take);
       data.set(chunk.subarray(this.#offset, this.#offset + take));
     } else data = chunk.slice(this.#offset, this.#offset + take);

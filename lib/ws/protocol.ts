@@ -69,6 +69,13 @@ export interface WebSocketOptions {
   deflate?: DeflateParams | null;
   /** Messages shorter than this are sent uncompressed (default 64): deflate would grow them. */
   compressThreshold?: number;
+  /**
+   * The caller gives the bytes it feeds away: payloads are unmasked where they lie, and the data
+   * of events (binary messages, pings, pongs) may be views of those bytes, valid until the caller
+   * reuses its buffer, after the next `feed` at the earliest. Default false: nothing fed is
+   * written to, and events own their data.
+   */
+  inPlace?: boolean;
 }
 
 export interface SendOptions {
@@ -93,6 +100,7 @@ export class WebSocketProtocol {
   readonly #deflate: DeflateParams | null;
   readonly #compressThreshold: number;
   readonly #parser: FrameParser;
+  readonly #inPlace: boolean;
   readonly #utf8 = new Utf8Validator();
   #state: ReadyState = "OPEN";
   #frame: FrameHeader | null = null; // the frame whose payload is arriving
@@ -109,7 +117,9 @@ export class WebSocketProtocol {
       maxFrameSize: options.maxFrameSize ?? this.#maxMessageSize,
       role: "server",
       allowRsv1: this.#deflate !== null,
+      inPlace: options.inPlace ?? false,
     });
+    this.#inPlace = options.inPlace ?? false;
     // The synchronous codec, for when messages come (see deflate.ts).
     if (this.#deflate !== null) loadZlib();
   }
@@ -151,9 +161,23 @@ export class WebSocketProtocol {
   /** Takes parser events until more bytes are needed; continues after an inflate if one comes. */
   #run(events: WebSocketEvent[], output: Uint8Array[]): Received | Promise<Received> {
     try {
+      const parser = this.#parser;
       // Once CLOSED (the peer's close frame) anything further is ignored (§5.5.1).
       while (!this.#isClosed()) {
-        const event = this.#parser.next();
+        // The usual message, one whole uncompressed frame, skips the events below. Inside a
+        // fragmented message a data frame is an error, which next() reports.
+        if (this.#message === null) {
+          const opcode = parser.nextData(this.#maxMessageSize);
+          if (opcode === Opcode.Text) {
+            events.push({ type: "text", data: decodeUtf8Strict(parser.data) });
+            continue;
+          }
+          if (opcode === Opcode.Binary) {
+            events.push({ type: "binary", data: parser.data });
+            continue;
+          }
+        }
+        const event = parser.next();
         if (event === null) break;
         if (event.type === "header") this.#onHeader(event.header);
         else {
@@ -240,7 +264,9 @@ export class WebSocketProtocol {
     }
     if (data.length) {
       message.size += data.length;
-      message.parts.push(data);
+      // A view of the caller's bytes (inPlace, a whole frame) is copied if the message goes on.
+      const lent = this.#inPlace && end && data.length === frame.length;
+      message.parts.push(lent && !frame.fin ? data.slice() : data);
       // Fail fast (§8.1): an uncompressed text message is checked piece by piece.
       if (message.opcode === Opcode.Text && !message.compressed && !this.#utf8.push(data)) {
         throw invalidData("text message is not valid UTF-8");

@@ -30,6 +30,34 @@ function parse(chunks: Uint8Array[], options?: FrameParserOptions): Parsed {
   return out;
 }
 
+/** As {@link parse}, but each frame `nextData` takes is taken by it (the engine's way). */
+function parseData(chunks: Uint8Array[], options?: FrameParserOptions): Parsed {
+  const parser = new FrameParser(options);
+  const out: Parsed = { frames: [], payloads: [] };
+  try {
+    for (const c of chunks) {
+      parser.push(c);
+      for (;;) {
+        const opcode = parser.nextData(Infinity);
+        if (opcode !== 0) {
+          out.frames.push(f(opcode));
+          out.payloads.push(hex(parser.data));
+          continue;
+        }
+        const frame = parser.nextFrame();
+        if (frame === null) break;
+        const { payload, ...rest } = frame;
+        out.frames.push(rest);
+        out.payloads.push(hex(payload));
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof WebSocketProtocolError)) throw e;
+    out.error = e.code;
+  }
+  return out;
+}
+
 const f = (opcode: number, fin = true, rsv1 = false) => ({
   fin,
   rsv1,
@@ -125,6 +153,55 @@ for (const [name, input, frames, payloads, error] of CASES) {
     }
   });
 }
+
+for (const [name, input, frames, payloads, error] of CASES) {
+  Deno.test(`FrameParser.nextData, in place and not: ${name}, fed whole and split`, () => {
+    const allowRsv1 = name.includes("deflate");
+    const want = { frames, payloads: payloads.map(hex), ...(error ? { error } : {}) };
+    for (const inPlace of [false, true]) {
+      for (const split of splits(input)) {
+        const chunks = split.chunks.map((c) => c.slice());
+        const got = parseData(chunks, { allowRsv1, maxFrameSize: 1 << 20, inPlace });
+        assert.deepEqual(got, want, `${split.name}, inPlace ${inPlace}`);
+        if (!inPlace) assert.equal(hex(join(...chunks)), hex(input), "the input is untouched");
+      }
+    }
+  });
+}
+
+Deno.test("FrameParser.nextData: in place, the payload is a view of the input, unmasked", () => {
+  const input = join(client(Opcode.Text, "Hello"), client(Opcode.Binary, big(300)));
+  const p = new FrameParser({ inPlace: true });
+  p.push(input);
+  assert.equal(p.nextData(Infinity), Opcode.Text);
+  assert.equal(p.data.buffer, input.buffer);
+  assert.equal(hex(p.data), hex(utf8("Hello")));
+  assert.equal(p.nextData(Infinity), Opcode.Binary);
+  assert.equal(p.data.buffer, input.buffer);
+  assert.equal(hex(p.data), hex(big(300)));
+  assert.equal(p.nextData(Infinity), 0);
+  assert.equal(p.buffered, 0);
+});
+
+Deno.test("FrameParser.nextData leaves to next() what it does not take whole", () => {
+  const cases: [string, Uint8Array][] = [
+    ["a fragment", client(Opcode.Text, "Hel", { fin: false })],
+    ["a continuation", client(Opcode.Continuation, "lo")],
+    ["a control frame", client(Opcode.Ping, "p")],
+    ["RSV1", client(Opcode.Text, "x", { rsv1: true })],
+    ["unmasked", fromHex("81 01 78")],
+    ["a 64-bit length", client(Opcode.Binary, big(70_000))],
+    ["a length over maxLength", client(Opcode.Text, "toolong")],
+    ["a 16-bit length under 126 (not minimal)", fromHex("82 fe 00 01 00 00 00 00 00")],
+    ["an incomplete frame", client(Opcode.Text, "Hello").subarray(0, 9)],
+  ];
+  for (const [name, input] of cases) {
+    const p = new FrameParser({ allowRsv1: true });
+    p.push(input);
+    assert.equal(p.nextData(5), 0, name);
+    assert.equal(p.buffered, input.length, `${name}: nothing taken`);
+  }
+});
 
 Deno.test("FrameParser: a client parser rejects masked frames and reads unmasked ones", () => {
   assert.equal(parse([client(Opcode.Text, "x")], { role: "client" }).error, 1002);

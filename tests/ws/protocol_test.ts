@@ -21,14 +21,17 @@ const DEFLATE: DeflateParams = {
   serverMaxWindowBits: 15,
 };
 
-async function run(chunks: Uint8Array[], options?: WebSocketOptions) {
+/** `reuse`: the caller overwrites what it fed once the protocol holds none of it, as the
+ *  engine reuses its read buffer (with `inPlace`, what the protocol keeps must be copies). */
+async function run(chunks: Uint8Array[], options?: WebSocketOptions, reuse = false) {
   const ws = new WebSocketProtocol(options);
   const events: Ev[] = [];
   const output: Uint8Array[] = [];
   for (const c of chunks) {
     const r = await ws.receive(c);
     events.push(...simplify(r.events));
-    output.push(r.output);
+    output.push(r.output.slice());
+    if (reuse && ws.buffered === 0) c.fill(0xee);
   }
   return { ws, events, output: join(...output), state: ws.state };
 }
@@ -288,6 +291,11 @@ for (const c of CASES) {
   Deno.test(`WebSocketProtocol: ${c.name}, fed whole, byte by byte and split at every offset`, async () => {
     for (const split of splits(c.input)) {
       const got = await run(split.chunks, c.options);
+      // inPlace: the same, from copies it may unmask; events are read before the next feed.
+      const copies = split.chunks.map((chunk) => chunk.slice());
+      const inPlace = await run(copies, { ...c.options, inPlace: true }, true);
+      assert.deepEqual(inPlace.events, got.events, `${split.name}, inPlace`);
+      assert.equal(hex(inPlace.output), hex(got.output), `${split.name}, inPlace`);
       assert.deepEqual(got.events, c.events, split.name);
       const failed = c.events.at(-1)?.[0] === "fail";
       assert.equal(got.state, c.state ?? (failed ? "CLOSED" : "OPEN"), split.name);
