@@ -266,6 +266,27 @@ Deno.test("connection: a long pipelined batch is answered in order", async () =>
   });
 });
 
+Deno.test("connection: a pipelined batch lets the event loop run after 16 requests", async () => {
+  // Whether a turn of the event loop has passed since the batch's first request: a timer set
+  // then fires only once the connection stops answering in a row.
+  let turned = false;
+  const sawTurn: boolean[] = [];
+  await withServer((request) => {
+    if (sawTurn.length === 0) setTimeout(() => turned = true, 0);
+    sawTurn.push(turned);
+    return new Response(new URL(request.url).pathname);
+  }, async (port) => {
+    await using client = await RawClient.connect(port);
+    // 40 heads of 30 bytes: the first read (the 1 KiB idle buffer) brings 34 of them.
+    const count = 40;
+    const paths = Array.from({ length: count }, (_, i) => `/${String(i).padStart(2, "0")}`);
+    await client.write(paths.map(GET).join(""));
+    assert.deepEqual((await client.responses(count)).map(text), paths);
+    assert.deepEqual(sawTurn.slice(0, 16), Array(16).fill(false), "16 answered in one turn");
+    assert.equal(sawTurn[16], true, "the 17th waits for the next turn");
+  });
+});
+
 Deno.test("connection: a slow handler does not hold back the answers before it", async () => {
   const gate = Promise.withResolvers<void>();
   await withServer(async (request) => {
