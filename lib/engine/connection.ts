@@ -48,7 +48,7 @@ import { type BodyWriter, bodyWriter } from "./body_writer.ts";
 import { internalError, isConnectionGone, PeerClosed, UnsentBody } from "./errors.ts";
 import { ExchangeInfo } from "./exchange_info.ts";
 import { Input } from "./input.ts";
-import { COPY_LIMIT, OUT_HIGH_WATER, Output } from "./output.ts";
+import { COPY_LIMIT, OUT_HIGH_WATER, Output, type OutputEvents } from "./output.ts";
 import { type BodyWire, RequestBody } from "./request_body.ts";
 import { claimFile, sendFileBody } from "./send_file.ts";
 
@@ -85,6 +85,11 @@ export interface ConnectionConfig {
    * when TLS chose "h2" by ALPN, or a cleartext client opened with the HTTP/2 preface.
    */
   http2?: () => Http2Handover;
+}
+
+/** Who counts a connection: told once, when its socket is closed. */
+export interface ConnectionOwner {
+  closed(connection: Connection): void;
 }
 
 /** An HTTP/2 session: a protocol hand-over with deadlines of its own for the reaper. */
@@ -139,7 +144,7 @@ function soon<T>(promise: Promise<T>, turns: number): Promise<T | typeof PENDING
 type Sent = { keepAlive: boolean; bytes: number };
 
 /** Serves the requests arriving on one accepted connection. */
-export class Connection {
+export class Connection implements OutputEvents {
   readonly conn: Deno.Conn;
   readonly remoteAddr: Deno.NetAddr;
   readonly #cfg: ConnectionConfig;
@@ -176,26 +181,31 @@ export class Connection {
   #h2: Http2Handover | null = null;
 
   /** Told once, when the socket is closed (the server stops counting the connection then). */
-  readonly #onClosed: (() => void) | undefined;
+  readonly #owner: ConnectionOwner | undefined;
 
-  constructor(conn: Deno.Conn, config: ConnectionConfig, onClosed?: () => void) {
+  constructor(conn: Deno.Conn, config: ConnectionConfig, owner?: ConnectionOwner) {
     this.conn = conn;
     this.#cfg = config;
-    this.#onClosed = onClosed;
+    this.#owner = owner;
     this.#parser = new RequestHeadParser(config.limits);
     this.#input = new Input(conn);
-    this.#out = new Output(conn, config.timeouts.writeTimeout, {
-      writeFailed: () => this.abort(),
-      // Shutdown came while idle with a write in flight: it is out, so close now.
-      drained: () => {
-        if (this.#closing && this.#idle) this.abort();
-      },
-    });
+    // The connection hears of its writes itself: no closures for an idle connection to hold.
+    this.#out = new Output(conn, config.timeouts.writeTimeout, this);
     this.remoteAddr = conn.remoteAddr as Deno.NetAddr;
     if ("setNoDelay" in conn) {
       // Nagle would hold back the second segment of a response for ~40 ms (darkhttpd PR #7).
       (conn as Deno.TcpConn).setNoDelay(true);
     }
+  }
+
+  /** {@link OutputEvents}: a write failed, so the peer is gone. */
+  writeFailed(): void {
+    this.abort();
+  }
+
+  /** {@link OutputEvents}: shutdown came while idle with a write in flight: it is out, close. */
+  drained(): void {
+    if (this.#closing && this.#idle) this.abort();
   }
 
   /** Whether the connection is between requests with nothing received. */
@@ -243,7 +253,7 @@ export class Connection {
       // Already closed by the peer's reset: nothing left to release.
     }
     // A loop still waiting for a handler that never answers holds no socket: it is not counted.
-    this.#onClosed?.();
+    this.#owner?.closed(this);
   }
 
   /** Runs the connection to its end. Never rejects. */

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { Connection, type Timeouts } from "./connection.ts";
+import { Connection, type ConnectionOwner, type Timeouts } from "./connection.ts";
 import { DEFAULT_LIMITS, type Limits } from "../h1/errors.ts";
 import type { ExchangeRecord, Handler } from "../shared/types.ts";
 import { urlOf } from "../shared/address.ts";
@@ -172,6 +172,8 @@ class HttpServer implements Server {
   #allClosed: PromiseWithResolvers<void> | null = null;
   /** Connections refused past the limit, still being answered. */
   readonly #refused = new Set<Deno.Conn>();
+  /** What every connection tells when its socket closes: one object for all of them. */
+  readonly #owner: ConnectionOwner = { closed: (connection) => this.#forget(connection) };
 
   constructor(options: ServeOptions, handler: Handler) {
     this.#options = options;
@@ -317,8 +319,8 @@ class HttpServer implements Server {
         this.#refuse(conn, "too many connections");
         continue;
       }
-      const ip = (conn.remoteAddr as Deno.NetAddr).hostname;
       if (this.#maxPerIp !== Infinity) {
+        const ip = (conn.remoteAddr as Deno.NetAddr).hostname;
         const open = this.#perIp.get(ip) ?? 0;
         if (open >= this.#maxPerIp) {
           this.#refuse(conn, "too many connections from your address");
@@ -326,26 +328,26 @@ class HttpServer implements Server {
         }
         this.#perIp.set(ip, open + 1);
       }
-      // Counted until its socket is closed, or its loop ends, whichever comes first: a loop
-      // waiting for a handler that never answers holds no socket once the connection is closed.
-      let counted = true;
-      const release = () => {
-        if (!counted) return;
-        counted = false;
-        this.#connections.delete(connection);
-        this.#idleSince.delete(connection);
-        if (this.#maxPerIp !== Infinity) {
-          const open = this.#perIp.get(ip)! - 1;
-          if (open === 0) this.#perIp.delete(ip);
-          else this.#perIp.set(ip, open);
-        }
-        if (this.#connections.size === 0 && this.#refused.size === 0) this.#allClosed?.resolve();
-      };
       if (!this.#ref) refConn(conn, false);
-      const connection = new Connection(conn, config, release);
+      // Counted until its socket is closed, which its loop's end does too: a loop waiting for a
+      // handler that never answers holds no socket once the connection is closed.
+      const connection = new Connection(conn, config, this.#owner);
       this.#connections.add(connection);
-      connection.serve().finally(release);
+      connection.serve();
     }
+  }
+
+  /** A connection's socket is closed: it is no longer counted. */
+  #forget(connection: Connection): void {
+    this.#connections.delete(connection);
+    this.#idleSince.delete(connection);
+    if (this.#maxPerIp !== Infinity) {
+      const ip = connection.remoteAddr.hostname;
+      const open = this.#perIp.get(ip)! - 1;
+      if (open === 0) this.#perIp.delete(ip);
+      else this.#perIp.set(ip, open);
+    }
+    if (this.#connections.size === 0 && this.#refused.size === 0) this.#allClosed?.resolve();
   }
 
   /** Past a connection limit: a short 503 and close, so the client knows to come back. */
