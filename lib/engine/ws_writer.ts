@@ -96,16 +96,23 @@ export class FrameWriter {
     const buf = batch.buffer;
     const start = batch.length;
     if (length <= ASCII_TEXT) {
-      // A call into the runtime costs more than copying a short ASCII text here. Written where
-      // its header leaves it if it is ASCII (as many bytes as units).
+      // A call into the runtime costs more than copying a short ASCII text here, four units at
+      // a time. Written where its header leaves it (as many bytes as units); anything else is
+      // encoded again below.
       const at = start + (length < 126 ? 2 : 4);
-      let i = 0;
+      let i = 0, all = 0;
+      for (; i + 4 <= length; i += 4) {
+        const c0 = text.charCodeAt(i), c1 = text.charCodeAt(i + 1);
+        const c2 = text.charCodeAt(i + 2), c3 = text.charCodeAt(i + 3);
+        all |= c0 | c1 | c2 | c3;
+        buf[at + i] = c0, buf[at + i + 1] = c1, buf[at + i + 2] = c2, buf[at + i + 3] = c3;
+      }
       for (; i < length; i++) {
         const c = text.charCodeAt(i);
-        if (c >= 0x80) break;
+        all |= c;
         buf[at + i] = c;
       }
-      if (i === length) return this.#framed(batch, 0x1, length, at);
+      if (all < 0x80) return this.#framed(batch, 0x1, length, at);
     }
     const at = start + MAX_HEADER;
     this.#framed(batch, 0x1, encoder.encodeInto(text, buf.subarray(at)).written, at);

@@ -33,7 +33,14 @@ export class Utf8Validator {
     if (this.#failed) return false;
     let due = this.#due, lo = this.#lo, hi = this.#hi;
     const n = bytes.length;
-    for (let i = 0; i < n; i++) {
+    let i = 0;
+    if (due === 0) {
+      // ASCII, the common case, four bytes at a time up to the first that is not.
+      while (i + 4 <= n && ((bytes[i] | bytes[i + 1] | bytes[i + 2] | bytes[i + 3]) & 0x80) === 0) {
+        i += 4;
+      }
+    }
+    for (; i < n; i++) {
       const b = bytes[i];
       if (due === 0) {
         if (b < 0x80) continue; // ASCII, the common case
