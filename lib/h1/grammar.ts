@@ -79,8 +79,9 @@ export function listTokens(value: string): string[] {
 /** Bytes to a string, one char per byte: header bytes are ISO-8859-1 (RFC 9110 §5.5). */
 export function latin1(bytes: Uint8Array, start = 0, end = bytes.length): string {
   const CHUNK = 4096; // keeps the spread below engine argument limits
-  if (end - start <= 16) {
-    // Methods, short targets and values: a loop beats making a view to spread.
+  if (end - start <= 12) {
+    // Methods, short targets and values: a loop beats making a view to spread. Not longer: from
+    // 13 chars on, V8 joins strings as a rope, which every later read must flatten first.
     let s = "";
     for (let i = start; i < end; i++) s += String.fromCharCode(bytes[i]);
     return s;
