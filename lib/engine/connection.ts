@@ -171,6 +171,10 @@ export class Connection implements OutputEvents {
   #current: RequestHead | null = null;
   /** Whether the last request's body was left partly unread. */
   #bodyLeft = false;
+  /** When the head being received must be complete (0: none is being received). */
+  #headDeadline = 0;
+  /** Whether the read in flight for a head was started on the socket (see #headBytesRead). */
+  #socketRead = false;
   /** Requests answered since the loop last waited for the peer (see REQUESTS_PER_TURN). */
   #inARow = 0;
   /** The response body being streamed, if any. */
@@ -264,8 +268,14 @@ export class Connection implements OutputEvents {
       let mayHaveMore = false;
       for (;;) {
         if (++this.#inARow > REQUESTS_PER_TURN && this.#input.buffered) await this.#yieldTurn();
-        // A pipelined head already buffered is taken without a promise round trip.
-        const head = this.#bufferedHead() ?? await this.#readHead();
+        // A pipelined head already buffered is taken without a promise round trip, and the
+        // wait for one awaits the socket's read itself, with no async frame between.
+        let head = this.#bufferedHead();
+        while (head === null) {
+          const reading = this.#readForHead();
+          if (reading === null || !this.#headBytesRead(await reading)) break;
+          head = this.#bufferedHead();
+        }
         if (head === null) break;
         this.#current = head;
         const reuse = await this.#exchange(head);
@@ -374,39 +384,55 @@ export class Connection implements OutputEvents {
     if (parsed === null) return null;
     input.consume(parsed.consumed);
     this.#readDeadline = Infinity;
+    this.#headDeadline = 0;
     return parsed.head;
   }
 
-  /** The next request head, or null when the peer closes (or we are closing) between requests. */
-  async #readHead(): Promise<RequestHead | null> {
+  /**
+   * Starts waiting for more of the next request head: sends the answers queued so far (the
+   * client may be waiting for them), sets the deadline and starts the read. Null when the loop
+   * should end instead: shutdown came between requests.
+   */
+  #readForHead(): Promise<number | null> | null {
+    if (!this.#parser.inProgress && this.#closing) return null;
+    const sending = this.#out.send();
+    if (sending !== undefined) return this.#readAfterSend(sending);
+    return this.#startHeadRead();
+  }
+
+  /** {@link #readForHead} behind a write still in flight. */
+  async #readAfterSend(sending: Promise<void>): Promise<number | null> {
+    await sending;
+    // Shutdown may have begun while the write held us here, unseen as idle: stop now, or we
+    // would wait for a request until the idle timeout or the grace period.
+    if (!this.#parser.inProgress && this.#closing) return null;
+    return await this.#startHeadRead();
+  }
+
+  #startHeadRead(): Promise<number | null> {
     const t = this.#cfg.timeouts;
+    const partial = this.#parser.inProgress;
+    if (partial && this.#headDeadline === 0) this.#headDeadline = Date.now() + t.headerTimeout;
+    this.#readDeadline = partial ? this.#headDeadline : Date.now() + t.idleTimeout;
+    this.#idle = !partial;
+    this.#headWaiting = partial;
     const input = this.#input;
-    let headDeadline = 0;
-    for (;;) {
-      const head = this.#bufferedHead();
-      if (head !== null) return head;
-      const partial = this.#parser.inProgress;
-      if (!partial && this.#closing) return null;
-      // Send queued responses while waiting: the client may be waiting for them.
-      const sending = this.#out.send();
-      if (sending !== undefined) await sending;
-      // Shutdown may have begun while a write held us here, unseen as idle: stop now, or we
-      // would wait for a request until the idle timeout or the grace period.
-      if (!partial && this.#closing) return null;
-      if (partial && headDeadline === 0) headDeadline = Date.now() + t.headerTimeout;
-      this.#readDeadline = partial ? headDeadline : Date.now() + t.idleTimeout;
-      this.#idle = !partial;
-      this.#headWaiting = partial;
-      const n = input.pending === null
-        ? input.readDone(await input.startRead(!partial))
-        : await input.read(!partial);
-      this.#idle = this.#headWaiting = false;
-      this.#inARow = 1;
-      if (n === null) {
-        this.#readDeadline = Infinity;
-        return null; // closed between requests, or mid-head: nothing to answer either way
-      }
+    if (input.pending !== null) return input.read(!partial);
+    this.#socketRead = true;
+    return input.startRead(!partial);
+  }
+
+  /** A wait of {@link #readForHead} ended with `n` bytes; false when the peer is gone. */
+  #headBytesRead(n: number | null): boolean {
+    if (this.#socketRead) {
+      this.#socketRead = false;
+      n = this.#input.readDone(n);
     }
+    this.#idle = this.#headWaiting = false;
+    this.#inARow = 1;
+    if (n !== null) return true;
+    this.#readDeadline = Infinity;
+    return false; // closed between requests, or mid-head: nothing to answer either way
   }
 
   // ---- One exchange -----------------------------------------------------------------------
