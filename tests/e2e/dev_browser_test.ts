@@ -61,7 +61,11 @@ Deno.test({
       );
       await browser.waitFor(`${h1}?.textContent === 'second text'`, "the edited page");
       assert.equal(await browser.evaluate("window.kept"), undefined, "the page reloaded");
-      assert.equal(await browser.evaluate(`getComputedStyle(${h1}).color`), "rgb(4, 5, 6)");
+      // The new page's text can be there before its stylesheet is: wait for that too.
+      await browser.waitFor(
+        `getComputedStyle(${h1}).color === 'rgb(4, 5, 6)'`,
+        "the reloaded page's stylesheet",
+      );
     } finally {
       await browser?.close();
       server.kill("SIGTERM");
