@@ -143,6 +143,16 @@ function soon<T>(promise: Promise<T>, turns: number): Promise<T | typeof PENDING
 
 type Sent = { keepAlive: boolean; bytes: number };
 
+/** One request and what answering it needs: no request or info for one refused outright. */
+interface Exchange {
+  head: RequestHead;
+  body: RequestBody | null;
+  request: Request | null;
+  info: ExchangeInfo | null;
+  /** performance.now() when it began, for the access log (0 without one). */
+  started: number;
+}
+
 /** Serves the requests arriving on one accepted connection. */
 export class Connection implements OutputEvents {
   readonly conn: Deno.Conn;
@@ -278,7 +288,8 @@ export class Connection implements OutputEvents {
         }
         if (head === null) break;
         this.#current = head;
-        const reuse = await this.#exchange(head);
+        const exchanged = this.#exchange(head);
+        const reuse = typeof exchanged === "boolean" ? exchanged : await exchanged;
         this.#current = this.#info = null;
         if (this.#handedOver !== null) return;
         if (!reuse) {
@@ -437,55 +448,79 @@ export class Connection implements OutputEvents {
 
   // ---- One exchange -----------------------------------------------------------------------
 
-  /** Answers one request. Resolves with whether the connection can carry another. */
-  async #exchange(head: RequestHead): Promise<boolean> {
+  /**
+   * Answers one request: whether the connection can carry another. Without a promise when the
+   * handler answers at once and its response goes out without waiting, the usual case: an async
+   * frame per request costs more than the rest of the exchange's bookkeeping.
+   */
+  #exchange(head: RequestHead): boolean | Promise<boolean> {
     const started = this.#cfg.onExchange ? performance.now() : 0;
-    let keepAlive = head.keepAlive;
     const body = head.framing.kind === "none"
       ? null
       : new RequestBody(head, this.#cfg.limits, this.#wire ??= this.#bodyWire());
-
-    let request: Request | null = null;
-    let info: ExchangeInfo | null = null;
-    let response: Response;
     const refusal = refuse(head);
     if (refusal !== null) {
-      response = refusal;
+      const exchange: Exchange = { head, body, request: null, info: null, started };
       // A CONNECT client may already be sending tunnel bytes after the head (RFC 9110 §9.3.6):
       // refused, they are not requests and must not be parsed as the next one.
-      if (head.method === "CONNECT") keepAlive = false;
-    } else {
-      info = this.#info = new ExchangeInfo(this.remoteAddr);
-      request = this.#toRequest(head, body, info);
-      try {
-        const result = this.#cfg.handler(request, info);
-        if (result instanceof Response) {
-          response = result;
-        } else {
-          // A slow handler must not hold back the responses queued before it.
-          if (this.#out.queued > 0) await this.#out.send();
-          // Reading on while it works keeps the next request's bytes, and notices the client
-          // leaving: the end of the connection (EOF or a reset) aborts the request's signal, as
-          // Go's server cancels the request's context, a half-close included.
-          if (body === null && !this.#closed) {
-            this.#input.readAhead((error) => this.#peerLeft(info!, error));
-          }
-          response = await result;
-          if (!(response instanceof Response)) {
-            throw new TypeError("the handler did not return a Response");
-          }
-        }
-      } catch (error) {
-        if (body?.error instanceof HttpError) throw body.error;
-        if (body !== null && isConnectionGone(body.error)) throw body.error;
-        response = await this.#handlerFailed(error, request);
+      return this.#answer(exchange, refusal, head.keepAlive && head.method !== "CONNECT");
+    }
+    const info = this.#info = new ExchangeInfo(this.remoteAddr);
+    const request = this.#toRequest(head, body, info);
+    const exchange: Exchange = { head, body, request, info, started };
+    let result: Response | Promise<Response>;
+    try {
+      result = this.#cfg.handler(request, info);
+    } catch (error) {
+      return this.#handlerFailed(exchange, error);
+    }
+    if (result instanceof Response) return this.#answer(exchange, result, head.keepAlive);
+    return this.#awaitHandler(exchange, result);
+  }
+
+  /** A handler that answers later: the connection goes on sending and reading meanwhile. */
+  async #awaitHandler(exchange: Exchange, result: Promise<Response>): Promise<boolean> {
+    let response: Response;
+    try {
+      // A slow handler must not hold back the responses queued before it.
+      if (this.#out.queued > 0) await this.#out.send();
+      // Reading on while it works keeps the next request's bytes, and notices the client
+      // leaving: the end of the connection (EOF or a reset) aborts the request's signal, as
+      // Go's server cancels the request's context, a half-close included.
+      const info = exchange.info!;
+      if (exchange.body === null && !this.#closed) {
+        this.#input.readAhead((error) => this.#peerLeft(info, error));
       }
+      response = await result;
+      if (!(response instanceof Response)) {
+        throw new TypeError("the handler did not return a Response");
+      }
+    } catch (error) {
+      return await this.#handlerFailed(exchange, error);
     }
+    return await this.#answer(exchange, response, exchange.head.keepAlive);
+  }
 
-    if (response instanceof SwitchingProtocols) {
-      return await this.#switchProtocols(head, body, response, info, request, started);
+  /** The handler threw or rejected: `onError` answers, unless the request body's failure did. */
+  async #handlerFailed(exchange: Exchange, error: unknown): Promise<boolean> {
+    const body = exchange.body;
+    if (body?.error instanceof HttpError) throw body.error;
+    if (body !== null && isConnectionGone(body.error)) throw body.error;
+    let response: Response;
+    try {
+      response = await this.#cfg.onError(error, exchange.request!);
+      if (!(response instanceof Response)) throw new TypeError("onError did not return a Response");
+    } catch (inner) {
+      this.#cfg.onInternalError(inner);
+      response = internalError();
     }
+    return await this.#answer(exchange, response, exchange.head.keepAlive);
+  }
 
+  /** Sends the response to an exchange, then finishes it. */
+  #answer(exchange: Exchange, response: Response, keepAlive: boolean): boolean | Promise<boolean> {
+    if (response instanceof SwitchingProtocols) return this.#switchProtocols(exchange, response);
+    const body = exchange.body;
     if (body !== null && !body.done) {
       // The client still waits for 100 Continue and will send the body only after it, or we
       // cannot afford to read what is left: either way the connection cannot be reused.
@@ -493,27 +528,53 @@ export class Connection implements OutputEvents {
     }
     if (body?.error) keepAlive = false;
     if (this.#closing) keepAlive = false;
+    const writing = this.#respond(exchange.head, response, keepAlive);
+    if (writing instanceof Promise) {
+      return this.#answerLater(exchange, response, keepAlive, writing);
+    }
+    return this.#finish(exchange, response.status, writing);
+  }
 
+  /** {@link #answer} for a response whose writing has to wait. */
+  async #answerLater(
+    exchange: Exchange,
+    response: Response,
+    keepAlive: boolean,
+    writing: Promise<Sent>,
+  ): Promise<boolean> {
     let sent: Sent;
     try {
-      const writing = this.#respond(head, response, keepAlive);
-      sent = writing instanceof Promise ? await writing : writing;
+      sent = await writing;
     } catch (error) {
       if (!(error instanceof UnsentBody)) throw error;
       // Nothing of this response was sent, so the client can still get an honest 500 rather
       // than a bare close (RFC 9110 §15.6.1).
       this.#cfg.onInternalError(error.cause);
       response = internalError();
-      sent = await this.#respond(head, response, keepAlive);
+      sent = await this.#respond(exchange.head, response, keepAlive);
     }
-    keepAlive = sent.keepAlive;
-    if (info !== null) this.#out.settleWhenWritten(info);
+    return await this.#finish(exchange, response.status, sent);
+  }
+
+  /** After the response: `info.completed` once it is written, the request body, the log. */
+  #finish(exchange: Exchange, status: number, sent: Sent): boolean | Promise<boolean> {
+    if (exchange.info !== null) this.#out.settleWhenWritten(exchange.info);
+    const body = exchange.body;
+    if (body !== null && sent.keepAlive && !body.done) {
+      return body.drain(this.#cfg.maxDrainBytes).then((keepAlive) =>
+        this.#end(exchange, status, keepAlive, sent.bytes)
+      );
+    }
+    return this.#end(exchange, status, sent.keepAlive, sent.bytes);
+  }
+
+  #end(exchange: Exchange, status: number, keepAlive: boolean, bytes: number): boolean {
+    const body = exchange.body;
     if (body !== null) {
-      if (keepAlive && !body.done) keepAlive = await body.drain(this.#cfg.maxDrainBytes);
       this.#bodyLeft = !body.done;
       body.detach();
     }
-    this.#log(request, head, response.status, sent.bytes, started);
+    this.#log(exchange.request, exchange.head, status, bytes, exchange.started);
     return keepAlive && !this.#closing;
   }
 
@@ -570,17 +631,6 @@ export class Connection implements OutputEvents {
     // Its bytes are in the buffer: they came with the last read or before.
     noteArrival(request, this.#input.arrival);
     return request;
-  }
-
-  async #handlerFailed(error: unknown, request: Request): Promise<Response> {
-    try {
-      const response = await this.#cfg.onError(error, request);
-      if (response instanceof Response) return response;
-      throw new TypeError("onError did not return a Response");
-    } catch (inner) {
-      this.#cfg.onInternalError(inner);
-      return internalError();
-    }
   }
 
   /** What request bodies read through: the buffer, the body clock and 100 Continue. */
@@ -655,14 +705,8 @@ export class Connection implements OutputEvents {
    * with what the client sent past the request. Only an HTTP/1.1 request whose body (if any)
    * was read in full can switch: anything else gets a 500, as a server bug.
    */
-  async #switchProtocols(
-    head: RequestHead,
-    body: RequestBody | null,
-    response: SwitchingProtocols,
-    info: ExchangeInfo | null,
-    request: Request | null,
-    started: number,
-  ): Promise<boolean> {
+  async #switchProtocols(exchange: Exchange, response: SwitchingProtocols): Promise<boolean> {
+    const { head, body, info, request, started } = exchange;
     if (head.minorVersion !== 1 || (body !== null && !body.done) || this.#closing) {
       this.#cfg.onInternalError(
         new TypeError("a protocol switch needs an HTTP/1.1 request read in full"),
