@@ -4,6 +4,7 @@
  * comparison.
  *
  *   deno run --allow-all bench/h2.ts [--duration S] [--warmup S] [--rounds N] [--cpu-prof]
+ *                                    [--only h1]   (only the HTTPS keep-alive rows, wrk)
  *
  * Rows: `h2 -m 16` is `h2load -c 50 -m 16` (50 connections, 16 streams each); `h1 wrk` is
  * `wrk -t1 -c50` (keep-alive, one request at a time per connection, as bench/run.ts's
@@ -28,14 +29,26 @@ const { values } = parseArgs({
     warmup: { type: "string", default: "2" },
     rounds: { type: "string", default: "1" },
     "cpu-prof": { type: "boolean", default: false },
+    only: { type: "string" },
   },
 });
+if (values.only !== undefined && values.only !== "h1") {
+  console.error(`--only takes "h1" (the wrk rows), not "${values.only}"`);
+  Deno.exit(2);
+}
 const SECONDS = Number(values.duration);
 const WARMUP = Number(values.warmup);
 const ROUNDS = Number(values.rounds);
 const CONNECTIONS = 50;
 
-type Kind = "ours" | "deno_serve";
+type Kind = "ours" | "deno_serve" | "raw_deno" | "raw_node";
+/** How the table names each server. */
+const LABELS: Record<Kind, string> = {
+  ours: "ours",
+  deno_serve: "Deno.serve",
+  raw_deno: "raw loop, Deno.listenTls",
+  raw_node: "raw loop, node:tls",
+};
 interface Row {
   shape: "hello" | "16k";
   server: Kind;
@@ -49,6 +62,12 @@ for (const shape of ["hello", "16k"] as const) {
   ROWS.push({ shape, server: "ours", protocol: "h1 wrk" });
   ROWS.push({ shape, server: "ours", protocol: "h1 -m 16" });
   ROWS.push({ shape, server: "deno_serve", protocol: "h1 wrk" });
+}
+// What TLS itself costs each way, below any HTTP code: the floor for HTTPS keep-alive.
+ROWS.push({ shape: "hello", server: "raw_deno", protocol: "h1 wrk" });
+ROWS.push({ shape: "hello", server: "raw_node", protocol: "h1 wrk" });
+if (values.only === "h1") {
+  for (let i = ROWS.length - 1; i >= 0; i--) if (ROWS[i].protocol !== "h1 wrk") ROWS.splice(i, 1);
 }
 
 interface Result extends Row {
@@ -201,8 +220,8 @@ function median(xs: number[]): number {
 
 function table(results: Result[]): string {
   const lines = [
-    "| shape | server | protocol | req/s | vs Deno.serve h2 | vs ours h1 wrk | latency (h2load mean, wrk p50) | CPU µs/req | CPU % | failed / non-2xx |",
-    "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| shape | server | protocol | req/s | vs Deno.serve, same protocol | latency (h2load mean, wrk p50) | CPU µs/req | CPU % | failed / non-2xx |",
+    "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
   ];
   for (const row of ROWS) {
     const mine = results.filter((r) =>
@@ -210,24 +229,23 @@ function table(results: Result[]): string {
     );
     if (mine.length === 0) continue;
     const pick = (f: (r: Result) => number) => median(mine.map(f));
-    const rpsOf = (server: Kind, protocol: Row["protocol"]) =>
-      median(
-        results.filter((r) =>
-          r.shape === row.shape && r.server === server && r.protocol === protocol
-        ).map((r) => r.rps),
-      );
+    const baseline = results.filter((r) =>
+      r.shape === row.shape && r.server === "deno_serve" && r.protocol === row.protocol
+    );
     const rps = pick((r) => r.rps);
-    const label = row.server === "ours" ? "ours" : "Deno.serve";
+    const ratio = baseline.length > 0
+      ? `${(rps / median(baseline.map((r) => r.rps))).toFixed(2)}×`
+      : "—";
     const bad = mine.reduce((n, r) => n + r.failed, 0) + " / " +
       mine.reduce((n, r) => n + r.non2xx, 0);
     lines.push(
-      `| ${row.shape === "hello" ? "hello world" : "16 KiB file"} | ${label} | ${row.protocol} | ${
-        Math.round(rps).toLocaleString("en")
-      } | ${(rps / rpsOf("deno_serve", "h2 -m 16")).toFixed(2)}× | ${
-        (rps / rpsOf("ours", "h1 wrk")).toFixed(2)
-      }× | ${pick((r) => r.meanLatencyMs).toFixed(2)} ms | ${
-        pick((r) => r.cpuUsPerRequest).toFixed(1)
-      } | ${Math.round(pick((r) => r.cpuPercent))}% | ${bad} |`,
+      `| ${row.shape === "hello" ? "hello world" : "16 KiB file"} | ${
+        LABELS[row.server]
+      } | ${row.protocol} | ${Math.round(rps).toLocaleString("en")} | ${ratio} | ${
+        pick((r) => r.meanLatencyMs).toFixed(2)
+      } ms | ${pick((r) => r.cpuUsPerRequest).toFixed(1)} | ${
+        Math.round(pick((r) => r.cpuPercent))
+      }% | ${bad} |`,
     );
   }
   return lines.join("\n");
