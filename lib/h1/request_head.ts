@@ -7,6 +7,7 @@
  */
 
 import { DEFAULT_LIMITS, HttpError, type Limits } from "./errors.ts";
+import { fieldNames, fieldTexts } from "./interned.ts";
 import {
   COLON,
   CR,
@@ -291,7 +292,7 @@ function contentEnd(view: Uint8Array, start: number, storedEnd: number): number 
  */
 const DECODE_WHOLE_MIN = 64;
 const utf8Decoder = new TextDecoder();
-/** Per field: name end, value start, value end, 1 if the name has upper-case letters. */
+/** Per field: name end, value start, value end. */
 const fieldMarks: number[] = [];
 
 /** Where a checked request line's parts end, relative to the unconsumed bytes. */
@@ -361,7 +362,7 @@ function parseHead(
     const marks = fieldMarks;
     let bits = 0;
     let headEnd = lineEnd;
-    for (let l = 2, m = 0; l < count; l += 2, m += 4) {
+    for (let l = 2, m = 0; l < count; l += 2, m += 3) {
       const s = lines[l];
       headEnd = contentEnd(view, s, lines[l + 1]);
       bits |= scanFieldLine(view, s, headEnd, marks, m);
@@ -376,10 +377,9 @@ function parseHead(
       : piece(view, text, lineStart, lineStart, methodEnd);
     const target = piece(view, text, lineStart, targetStart, targetEnd);
     const headers: HeaderList = new Array(fieldCount);
-    for (let n = 0, l = 2, m = 0; l < count; l += 2, m += 4, n++) {
-      const name = piece(view, text, lineStart, lines[l], marks[m]);
+    for (let n = 0, l = 2, m = 0; l < count; l += 2, m += 3, n++) {
       headers[n] = [
-        marks[m + 3] === 1 ? name.toLowerCase() : name,
+        fieldNames.get(view, lines[l], marks[m]),
         piece(view, text, lineStart, marks[m + 1], marks[m + 2]),
       ];
     }
@@ -393,7 +393,10 @@ function parseHead(
   }
 }
 
-/** `view[start, end)` as a string: cut from the head's decoded `text` (at `base`) if any. */
+/**
+ * `view[start, end)` as a string: cut from the head's decoded `text` (at `base`) if any, which
+ * costs next to nothing; else the string made before from the same bytes, if any.
+ */
 function piece(
   view: Uint8Array,
   text: string | null,
@@ -401,7 +404,9 @@ function piece(
   start: number,
   end: number,
 ): string {
-  return text === null ? latin1(view, start, end) : text.substring(start - base, end - base);
+  return text === null
+    ? fieldTexts.get(view, start, end)
+    : text.substring(start - base, end - base);
 }
 
 // HTTP-version = HTTP-name "/" DIGIT "." DIGIT                               (RFC 9112 §2.3)
@@ -420,8 +425,8 @@ function isDigit(c: number): boolean {
 }
 
 /**
- * Checks one field line and records, at `marks[at]`, where its name ends, where its value starts
- * and ends, and whether the name needs lower-casing. No whitespace is allowed between the name
+ * Checks one field line and records, at `marks[at]`, where its name ends and where its value
+ * starts and ends. No whitespace is allowed between the name
  * and the colon (RFC 9112 §5.1), a line starting with whitespace is obs-fold and refused (§5.2),
  * and the value may not contain CR, LF, NUL or other controls (RFC 9110 §5.5).
  * @returns the value's bytes OR-ed together: 0x80 or more when it holds obs-text
@@ -434,12 +439,7 @@ function scanFieldLine(
   at: number,
 ): number {
   let i = start;
-  let upper = 0;
-  for (; i < end; i++) {
-    const c = bytes[i];
-    if (!TCHAR[c]) break;
-    if (c <= 0x5a && c >= 0x41) upper = 1;
-  }
+  while (i < end && TCHAR[bytes[i]]) i++;
   if (i === start) {
     const c = bytes[start];
     throw new HttpError(
@@ -463,7 +463,6 @@ function scanFieldLine(
   marks[at] = i;
   marks[at + 1] = vs;
   marks[at + 2] = ve;
-  marks[at + 3] = upper;
   return bits;
 }
 
@@ -475,8 +474,7 @@ export function parseFieldLine(
 ): [string, string] {
   const marks: number[] = [];
   scanFieldLine(bytes, start, end, marks, 0);
-  const name = latin1(bytes, start, marks[0]);
-  return [marks[3] === 1 ? name.toLowerCase() : name, latin1(bytes, marks[1], marks[2])];
+  return [fieldNames.get(bytes, start, marks[0]), latin1(bytes, marks[1], marks[2])];
 }
 
 /** Shared by every request without a body; frozen, as nothing may change it. */
