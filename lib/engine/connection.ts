@@ -761,6 +761,7 @@ export class Connection implements OutputEvents {
     if (!this.#idle) return;
     this.#input.release();
     this.#out.release();
+    this.#parser.release();
   }
 
   /**

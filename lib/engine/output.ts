@@ -56,9 +56,15 @@ export class Output {
   #writingData: Uint8Array | null = null;
   /** When the write in flight must have finished (ms since epoch). */
   deadline = Infinity;
-  /** Infos whose responses end in the queued bytes, and in the write in flight. */
-  #unsent: ExchangeInfo[] = [];
-  #inFlight: ExchangeInfo[] = [];
+  /**
+   * Infos whose responses end in the queued bytes, and in the write in flight: made when first
+   * needed and dropped by `release`, as are the write's handlers, so an idle connection holds
+   * none of them.
+   */
+  #unsent: ExchangeInfo[] | null = null;
+  #inFlight: ExchangeInfo[] | null = null;
+  #written: ((n: number) => Promise<void> | undefined) | null = null;
+  #writeFailed: (() => void) | null = null;
 
   constructor(conn: Deno.Conn, writeTimeout: number, events: OutputEvents) {
     this.#conn = conn;
@@ -127,14 +133,14 @@ export class Output {
 
   /** Settles `info.completed` once the bytes of its response are written (or now, if they are). */
   settleWhenWritten(info: ExchangeInfo): void {
-    if (this.queued > 0) this.#unsent.push(info);
-    else if (this.#writing !== null) this.#inFlight.push(info);
+    if (this.queued > 0) (this.#unsent ??= []).push(info);
+    else if (this.#writing !== null) (this.#inFlight ??= []).push(info);
     else info.settle(null);
   }
 
   /** The infos whose responses were queued or in flight and not yet written. */
   undelivered(): ExchangeInfo[] {
-    return [...this.#inFlight, ...this.#unsent];
+    return [...this.#inFlight ?? [], ...this.#unsent ?? []];
   }
 
   /**
@@ -171,29 +177,34 @@ export class Output {
     this.#writing = this.#writeFrom(data);
   }
 
-  /** `conn.write` with handlers made once: no async frame or closure per write. */
+  /** `conn.write` with handlers made once per busy spell: no async frame or closure per write. */
   #writeFrom(data: Uint8Array): Promise<void> {
     this.#writingData = data;
-    return this.#conn.write(data).then(this.#written, this.#writeFailed);
+    return this.#conn.write(data).then(
+      this.#written ??= (n) => this.#wrote(n),
+      this.#writeFailed ??= () => this.#failed(),
+    );
   }
 
   /** The write in flight took `n` bytes: send the rest, or settle what it carried. */
-  readonly #written = (n: number): Promise<void> | undefined => {
+  #wrote(n: number): Promise<void> | undefined {
     const data = this.#writingData!;
     // The kernel took part of it (a full send buffer): the rest goes on in the same chain.
     if (n < data.length) return this.#writeFrom(data.subarray(n));
     this.#writeEnded();
     const delivered = this.#inFlight;
-    for (let i = 0; i < delivered.length; i++) delivered[i].settle(null);
-    delivered.length = 0;
+    if (delivered !== null) {
+      for (let i = 0; i < delivered.length; i++) delivered[i].settle(null);
+      delivered.length = 0;
+    }
     if (this.queued === 0) this.#events.drained();
-  };
+  }
 
   /** The loop learns of a failed write from its next read or write on the closed socket. */
-  readonly #writeFailed = (): void => {
+  #failed(): void {
     this.#writeEnded();
     this.#events.writeFailed();
-  };
+  }
 
   #writeEnded(): void {
     this.#writingData = null;
@@ -232,6 +243,9 @@ export class Output {
     if (this.#writing === null) {
       outBuffers.give(this.#spare);
       this.#spare = null;
+      this.#written = this.#writeFailed = null;
+      if (this.#unsent?.length === 0) this.#unsent = null;
+      if (this.#inFlight?.length === 0) this.#inFlight = null;
     }
   }
 

@@ -166,6 +166,11 @@ export class RequestHeadParser {
     return this.#scanned > 0;
   }
 
+  /** Drops the line table between heads: an idle connection need not keep it. */
+  release(): void {
+    if (this.#scanned === 0) this.#lines = [];
+  }
+
   /** Forget a partial head (the connection is starting over). */
   reset(): void {
     this.#scanned = 0;
