@@ -357,6 +357,8 @@ interface Row {
   recoveredMs: number | null;
   rssBefore: number;
   rssAfter: number;
+  /** When RSS was back near its starting level after the attack ended, if within 15 s. */
+  rssRecoveredMs: number | null;
   slowestMs: number | null;
   medianMs: number | null;
   unanswered: number;
@@ -397,6 +399,16 @@ async function runAttack(
     }
     await sleep(250);
   }
+  // Memory gets the same 15 s from the attackers' leaving: back means within 10% (and 5 MiB) of
+  // where it started.
+  let rssRecoveredMs: number | null = null;
+  while (Date.now() - left < 15_000) {
+    if (rssMiB(target) <= rssBefore * 1.1 + 5) {
+      rssRecoveredMs = Date.now() - left;
+      break;
+    }
+    await sleep(250);
+  }
   const answered = latencies.filter((l): l is number => l !== null).sort((a, b) => a - b);
   return {
     attack: `${name} ×${attack.count}`,
@@ -407,6 +419,7 @@ async function runAttack(
     recoveredMs,
     rssBefore,
     rssAfter: rssMiB(target),
+    rssRecoveredMs,
     slowestMs: answered.at(-1) ?? null,
     medianMs: answered.length ? answered[Math.floor(answered.length / 2)] : null,
     unanswered: latencies.length - answered.length,
@@ -466,14 +479,17 @@ try {
 
 const ms = (v: number | null) => v === null ? "—" : `${v.toFixed(0)} ms`;
 console.log(
-  "| attack | server | descriptors before / during / after | back to start | RSS MiB before / after | normal client: median, slowest | no answer |",
+  "| attack | server | descriptors before / during / after | back to start | RSS MiB before / after | RSS back | normal client: median, slowest | no answer |",
 );
-console.log("| --- | --- | --- | --- | --- | --- | --- |");
+console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
 for (const r of rows) {
   console.log(
     `| ${r.attack} | ${r.server} | ${r.fdsBefore} / ${r.fdsDuring} / ${r.fdsAfter} | ` +
       `${r.recoveredMs === null ? "not within 15 s" : ms(r.recoveredMs)} | ` +
-      `${r.rssBefore.toFixed(0)} / ${r.rssAfter.toFixed(0)} | ${ms(r.medianMs)}, ` +
+      `${r.rssBefore.toFixed(0)} / ${r.rssAfter.toFixed(0)} | ` +
+      `${r.rssRecoveredMs === null ? "not within 15 s" : ms(r.rssRecoveredMs)} | ${
+        ms(r.medianMs)
+      }, ` +
       `${ms(r.slowestMs)} | ${r.unanswered} of ${r.probes} |`,
   );
 }
