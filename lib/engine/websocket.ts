@@ -62,9 +62,10 @@ const OPEN = 1;
 const CLOSING = 2;
 const CLOSED = 3;
 
-/** Reads start small (an idle chat socket holds little) and grow while reads fill them. */
+/** Reads start small (an idle chat socket holds little) and grow while reads fill them, up to
+ *  room for a few 64 KiB messages: a message then takes one read op, not two. */
 const FIRST_READ = 4 * 1024;
-const MAX_READ = 64 * 1024;
+const MAX_READ = 256 * 1024;
 
 const encoder = new TextEncoder();
 
