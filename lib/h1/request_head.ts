@@ -148,6 +148,12 @@ export class RequestHeadParser {
    */
   #lines: number[] = [];
   #count = 0;
+  /**
+   * Per field line, checked as it completed: where its name ends and its value starts and ends,
+   * relative like `#lines`; and its value bytes OR-ed together (0x80 or more: obs-text).
+   */
+  #fields: number[] = [];
+  #bits = 0;
   /** The request line's checked shape, relative like `#lines` (see `requestLine`). */
   readonly #requestLine: RequestLineMarks = {
     methodEnd: 0,
@@ -168,7 +174,9 @@ export class RequestHeadParser {
 
   /** Drops the line table between heads: an idle connection need not keep it. */
   release(): void {
-    if (this.#scanned === 0) this.#lines = [];
+    if (this.#scanned !== 0) return;
+    this.#lines = [];
+    this.#fields = [];
   }
 
   /** Forget a partial head (the connection is starting over). */
@@ -176,6 +184,7 @@ export class RequestHeadParser {
     this.#scanned = 0;
     this.#headStart = 0;
     this.#count = 0;
+    this.#bits = 0;
   }
 
   /**
@@ -231,18 +240,60 @@ export class RequestHeadParser {
         // The bytes stay put while the head is parsed: its offsets can be absolute.
         for (let k = 0; k < count; k++) lines[k] += start;
         try {
-          const head = parseHead(buf, lines, count, limits, this.#requestLine, start);
+          const head = parseHead(
+            buf,
+            lines,
+            count,
+            limits,
+            this.#requestLine,
+            this.#fields,
+            this.#bits,
+            start,
+          );
           return { head, consumed: nextStart };
         } finally {
           this.reset();
         }
       }
+      // A field line too is checked as soon as it is complete, for the same reason.
+      if (count > 0) this.#fieldLine(buf, start, lineStart, lineEnd, count / 2 - 1);
       lines[count++] = lineStart;
       lines[count++] = nextStart - 2;
       // The stored "end" is nextStart - 2 so the next line starts at end + 2; the true end of
       // the content (without CR) is recomputed from the bytes when the head is parsed.
       pos = lf + 1;
     }
+  }
+
+  /** Checks the `index`th field line, `buf[start + lineStart, start + lineEnd)`. */
+  #fieldLine(
+    buf: Uint8Array,
+    start: number,
+    lineStart: number,
+    lineEnd: number,
+    index: number,
+  ): void {
+    const fields = this.#fields;
+    const at = index * 3;
+    try {
+      if (index >= this.#limits.maxHeaders) throw new HttpError(431, "too many header fields");
+      // field-line = field-name ":" OWS field-value OWS                      (RFC 9112 §5)
+      this.#bits |= scanFieldLine(buf, start + lineStart, start + lineEnd, fields, at);
+    } catch (error) {
+      if (error instanceof HttpError) {
+        // For the log line: the request line was checked when it completed.
+        const line = this.#requestLine;
+        error.requestLine = {
+          method: latin1(buf, start + this.#headStart, start + line.methodEnd),
+          target: latin1(buf, start + line.targetStart, start + line.targetEnd),
+          minorVersion: line.minor,
+        };
+      }
+      throw error;
+    }
+    fields[at] -= start;
+    fields[at + 1] -= start;
+    fields[at + 2] -= start;
   }
 
   /** Bounds that must hold before the head is complete, so a huge head fails early. */
@@ -297,8 +348,6 @@ function contentEnd(view: Uint8Array, start: number, storedEnd: number): number 
  */
 const DECODE_WHOLE_MIN = 64;
 const utf8Decoder = new TextDecoder();
-/** Per field: name end, value start, value end. */
-const fieldMarks: number[] = [];
 
 /** Where a checked request line's parts end, relative to the unconsumed bytes. */
 interface RequestLineMarks {
@@ -341,8 +390,9 @@ function requestLine(
 }
 
 /**
- * Parses a complete head: `lines` holds `count` offsets into `view`, two per line; the request
- * line was checked into `marks` (relative to `base`) as it completed.
+ * Makes the head of checked lines: `lines` holds `count` offsets into `view`, two per line; the
+ * request line was checked into `marks` and each field line into `fields` (three offsets each,
+ * both relative to `base`) as it completed; `bits` is every value byte OR-ed together.
  */
 function parseHead(
   view: Uint8Array,
@@ -350,6 +400,8 @@ function parseHead(
   count: number,
   limits: Limits,
   marks: RequestLineMarks,
+  fields: number[],
+  bits: number,
   base: number,
 ): RequestHead {
   const lineStart = lines[0];
@@ -360,18 +412,8 @@ function parseHead(
   const minorVersion = marks.minor;
 
   try {
-    // field-line = field-name ":" OWS field-value OWS                        (RFC 9112 §5)
     const fieldCount = count / 2 - 1;
-    if (fieldCount > limits.maxHeaders) throw new HttpError(431, "too many header fields");
-    // Check every line first, then decode the text once.
-    const marks = fieldMarks;
-    let bits = 0;
-    let headEnd = lineEnd;
-    for (let l = 2, m = 0; l < count; l += 2, m += 3) {
-      const s = lines[l];
-      headEnd = contentEnd(view, s, lines[l + 1]);
-      bits |= scanFieldLine(view, s, headEnd, marks, m);
-    }
+    const headEnd = count > 2 ? contentEnd(view, lines[count - 2], lines[count - 1]) : lineEnd;
     // Only ASCII decodes the same as UTF-8 and as ISO-8859-1; obs-text takes the slow path.
     const text = headEnd - lineStart >= DECODE_WHOLE_MIN && bits < 0x80
       ? utf8Decoder.decode(view.subarray(lineStart, headEnd))
@@ -384,8 +426,8 @@ function parseHead(
     const headers: HeaderList = new Array(fieldCount);
     for (let n = 0, l = 2, m = 0; l < count; l += 2, m += 3, n++) {
       headers[n] = [
-        fieldNames.get(view, lines[l], marks[m]),
-        piece(view, text, lineStart, marks[m + 1], marks[m + 2]),
+        fieldNames.get(view, lines[l], fields[m] + base),
+        piece(view, text, lineStart, fields[m + 1] + base, fields[m + 2] + base),
       ];
     }
     return interpretHead(method, target, minorVersion, headers, limits);
