@@ -95,6 +95,8 @@ export interface ConnectionOwner {
 /** An HTTP/2 session: a protocol hand-over with deadlines of its own for the reaper. */
 export interface Http2Handover extends ProtocolHandover {
   expired(now: number): boolean;
+  /** No stream open and nothing being written. */
+  readonly idle: boolean;
 }
 
 /** How long, and how much, to read and discard after an error response before closing. */
@@ -222,9 +224,18 @@ export class Connection implements OutputEvents {
     if (this.#closing && this.#idle) this.abort();
   }
 
-  /** Whether the connection is between requests with nothing received. */
+  /** Whether the connection is between requests with nothing received (HTTP/2: no stream). */
   get idle(): boolean {
-    return this.#idle;
+    return this.#idle || (this.#h2 !== null && this.#h2.idle);
+  }
+
+  /**
+   * Closes an idle connection to make room for a new one at the connection limit. An HTTP/2
+   * session says GOAWAY first (RFC 9113 §6.8) and closes once it is out.
+   */
+  evict(): void {
+    if (this.#h2 !== null) this.closeGracefully();
+    else this.abort();
   }
 
   /** Whether it waits for the rest of a request head: nothing is owed to the client yet. */

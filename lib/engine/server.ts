@@ -426,7 +426,7 @@ class HttpServer implements Server {
     }
     if (victim === null) return false;
     this.#idleSince.delete(victim);
-    victim.abort();
+    victim.evict();
     return true;
   }
 

@@ -514,15 +514,37 @@ Deno.test("h2: the grace period cuts a stream whose handler never finishes", asy
   }
 });
 
-Deno.test("h2: an h2 connection counts against maxConnections", async () => {
-  await withServer(() => new Response("ok"), async (port, server) => {
+Deno.test("h2: an h2 connection with a stream open counts against maxConnections", async () => {
+  const gate = Promise.withResolvers<void>();
+  await withServer(async () => {
+    await gate.promise;
+    return new Response("ok");
+  }, async (port, server) => {
     await using h2 = await H2Socket.open(port);
     await h2.request(1, get());
-    await h2.response(1);
+    await waitFor(() => server.inFlight === 1, "the stream's handler to start");
     assert.equal(server.connections, 1);
     const res = await fetch(`http://127.0.0.1:${port}/`);
     assert.equal(res.status, 503);
     await res.body?.cancel();
+    gate.resolve();
+    await h2.response(1);
+  }, { maxConnections: 1 });
+});
+
+Deno.test("h2: an idle h2 connection makes room at maxConnections, with GOAWAY first", async () => {
+  await withServer(() => new Response("ok"), async (port, server) => {
+    await using h2 = await H2Socket.open(port);
+    await h2.request(1, get());
+    await h2.response(1);
+    await waitFor(() => server.inFlight === 0, "the connection to idle");
+    // The limit is reached: the idle h2 connection is the one closed for the newcomer.
+    const res = await fetch(`http://127.0.0.1:${port}/`);
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), "ok");
+    const away = await h2.until((f) => f.type === "GOAWAY", "GOAWAY");
+    assert.equal(away.type === "GOAWAY" && away.code, ErrorCode.NO_ERROR);
+    await h2.closedByServer();
   }, { maxConnections: 1 });
 });
 
