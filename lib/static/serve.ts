@@ -222,7 +222,11 @@ async function fileResponse(
   options: FileOptions,
   guard: Guard | null,
   decorated: boolean,
+  attempt = 0,
 ): Promise<Response> {
+  // The file changed between its stat and its read (an editor saving, a deploy): the fields made
+  // from the stat would not describe the bytes read, so it is looked at again.
+  const again = () => changedFile(request, path, options, guard, decorated, attempt);
   const type = contentType(path) ?? "application/octet-stream";
   if (options.htmlSnippet !== undefined && isHtml(type) && info.size <= INJECT_MAX) {
     return await injectedFile(request, path, info, type, options);
@@ -260,13 +264,15 @@ async function fileResponse(
     if (size <= SMALL_FILE) {
       // Compressed once into the cache, so the length is known, for HEAD too.
       const [entry, bytes] = await smallFileEncoded(rep.path, rep.info, coding);
+      if (entry.size !== size) return await again();
       headers["content-length"] = String(bytes.length);
       if (head) return new Response(null, init(200, headers));
       return cached(entry, bytes, headers, options, decorated);
     }
     // Streamed: the length is unknown, and the engine sends it chunked.
     if (head) return new Response(null, init(200, headers));
-    const file = await openAt(rep.path, 0);
+    const file = await openSame(rep, 0);
+    if (file === null) return await again();
     return new Response(compressStream(new FileBody(file, size), coding), init(200, headers));
   }
 
@@ -283,9 +289,11 @@ async function fileResponse(
     if (size <= SMALL_FILE) {
       // A cache hit is taken without an await.
       const entry = cacheGet(rep.path, rep.info) ?? await smallFile(rep.path, rep.info);
+      if (entry.size !== size) return await again();
       return cached(entry, entry.bytes, headers, options, decorated);
     }
-    const file = await openAt(rep.path, 0);
+    const file = await openSame(rep, 0);
+    if (file === null) return await again();
     return new Response(new FileBody(file, size), init(200, headers));
   }
 
@@ -293,15 +301,58 @@ async function fileResponse(
     const [start, end] = ranges[0];
     headers["content-range"] = `bytes ${start}-${end}/${size}`;
     headers["content-length"] = String(end - start + 1);
-    const file = await openAt(rep.path, start);
+    const file = await openSame(rep, start);
+    if (file === null) return await again();
     return new Response(new FileBody(file, end - start + 1), init(206, headers));
   }
 
   const plan = byteranges(ranges, type, size);
   headers["content-type"] = plan.type;
   headers["content-length"] = String(plan.length);
-  const file = await openAt(rep.path, 0);
+  const file = await openSame(rep, 0);
+  if (file === null) return await again();
   return new Response(byterangesStream(file, plan), init(206, headers));
+}
+
+/** Times a file found changing while it is served is looked at again before a 503. */
+const CHANGED_RETRIES = 3;
+
+/** {@link fileResponse} again with a fresh stat, for a file that changed while it was served. */
+async function changedFile(
+  request: Request,
+  path: string,
+  options: FileOptions,
+  guard: Guard | null,
+  decorated: boolean,
+  attempt: number,
+): Promise<Response> {
+  if (attempt >= CHANGED_RETRIES) {
+    return textResponse(503, "503 Service Unavailable: the file keeps changing", {
+      "retry-after": "1",
+    });
+  }
+  const info = await statOrNull(path);
+  if (info === null || !info.isFile || (guard !== null && !guard(path, info))) return notFound();
+  return await fileResponse(request, path, info, options, guard, decorated, attempt + 1);
+}
+
+/**
+ * The representation's file, opened at `start`, if it is still the one its stat described: the
+ * same inode, at least as long (a growing log is served as far as the stat saw). Null if it was
+ * replaced, renamed away or cut short meanwhile.
+ */
+async function openSame(rep: Representation, start: number): Promise<Deno.FsFile | null> {
+  let file: Deno.FsFile;
+  try {
+    file = await openAt(rep.path, start);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null; // renamed away meanwhile
+    throw error;
+  }
+  const now = await file.stat();
+  if (now.ino === rep.info.ino && now.size >= rep.info.size) return file;
+  file.close();
+  return null;
 }
 
 /**
