@@ -211,9 +211,17 @@ async function spaIndex(
 
 // ---- One file ---------------------------------------------------------------------------------
 
+/** Times a file found changing while it is served is looked at again before a 503. */
+const CHANGED_RETRIES = 3;
+/** What {@link fileAttempt} gives for a file that changed between its stat and its read. */
+const CHANGED = Symbol("changed");
+
 /**
  * The response for a file, `decorated` when it comes from serveDir. Cached files' responses
  * come out with all their fields, the decorations included, and are marked `finished`.
+ *
+ * A file that changed between its stat and its read (an editor saving, a deploy) would get
+ * fields that do not describe the bytes read: it is looked at again with a fresh stat.
  */
 async function fileResponse(
   request: Request,
@@ -222,11 +230,32 @@ async function fileResponse(
   options: FileOptions,
   guard: Guard | null,
   decorated: boolean,
-  attempt = 0,
 ): Promise<Response> {
-  // The file changed between its stat and its read (an editor saving, a deploy): the fields made
-  // from the stat would not describe the bytes read, so it is looked at again.
-  const again = () => changedFile(request, path, options, guard, decorated, attempt);
+  for (let attempt = 0;; attempt++) {
+    const response = await fileAttempt(request, path, info, options, guard, decorated);
+    if (response !== CHANGED) return response;
+    if (attempt === CHANGED_RETRIES) {
+      return textResponse(503, "503 Service Unavailable: the file keeps changing", {
+        "retry-after": "1",
+      });
+    }
+    const fresh = statOrNull(path);
+    if (fresh === null || !fresh.isFile || (guard !== null && !guard(path, fresh))) {
+      return notFound();
+    }
+    info = fresh;
+  }
+}
+
+/** {@link fileResponse} with one stat: CHANGED if the file is no longer what it describes. */
+async function fileAttempt(
+  request: Request,
+  path: string,
+  info: Deno.FileInfo,
+  options: FileOptions,
+  guard: Guard | null,
+  decorated: boolean,
+): Promise<Response | typeof CHANGED> {
   const type = contentType(path) ?? "application/octet-stream";
   if (options.htmlSnippet !== undefined && isHtml(type) && info.size <= INJECT_MAX) {
     return await injectedFile(request, path, info, type, options);
@@ -264,7 +293,7 @@ async function fileResponse(
     if (size <= SMALL_FILE) {
       // Compressed once into the cache, so the length is known, for HEAD too.
       const [entry, bytes] = await smallFileEncoded(rep.path, rep.info, coding);
-      if (entry.size !== size) return await again();
+      if (entry.size !== size) return CHANGED;
       headers["content-length"] = String(bytes.length);
       if (head) return new Response(null, init(200, headers));
       return cached(entry, bytes, headers, options, decorated);
@@ -272,7 +301,7 @@ async function fileResponse(
     // Streamed: the length is unknown, and the engine sends it chunked.
     if (head) return new Response(null, init(200, headers));
     const file = await openSame(rep, 0);
-    if (file === null) return await again();
+    if (file === null) return CHANGED;
     return new Response(compressStream(new FileBody(file, size), coding), init(200, headers));
   }
 
@@ -289,11 +318,11 @@ async function fileResponse(
     if (size <= SMALL_FILE) {
       // A cache hit is taken without an await.
       const entry = cacheGet(rep.path, rep.info) ?? await smallFile(rep.path, rep.info);
-      if (entry.size !== size) return await again();
+      if (entry.size !== size) return CHANGED;
       return cached(entry, entry.bytes, headers, options, decorated);
     }
     const file = await openSame(rep, 0);
-    if (file === null) return await again();
+    if (file === null) return CHANGED;
     return new Response(new FileBody(file, size), init(200, headers));
   }
 
@@ -302,7 +331,7 @@ async function fileResponse(
     headers["content-range"] = `bytes ${start}-${end}/${size}`;
     headers["content-length"] = String(end - start + 1);
     const file = await openSame(rep, start);
-    if (file === null) return await again();
+    if (file === null) return CHANGED;
     return new Response(new FileBody(file, end - start + 1), init(206, headers));
   }
 
@@ -310,30 +339,8 @@ async function fileResponse(
   headers["content-type"] = plan.type;
   headers["content-length"] = String(plan.length);
   const file = await openSame(rep, 0);
-  if (file === null) return await again();
+  if (file === null) return CHANGED;
   return new Response(byterangesStream(file, plan), init(206, headers));
-}
-
-/** Times a file found changing while it is served is looked at again before a 503. */
-const CHANGED_RETRIES = 3;
-
-/** {@link fileResponse} again with a fresh stat, for a file that changed while it was served. */
-async function changedFile(
-  request: Request,
-  path: string,
-  options: FileOptions,
-  guard: Guard | null,
-  decorated: boolean,
-  attempt: number,
-): Promise<Response> {
-  if (attempt >= CHANGED_RETRIES) {
-    return textResponse(503, "503 Service Unavailable: the file keeps changing", {
-      "retry-after": "1",
-    });
-  }
-  const info = await statOrNull(path);
-  if (info === null || !info.isFile || (guard !== null && !guard(path, info))) return notFound();
-  return await fileResponse(request, path, info, options, guard, decorated, attempt + 1);
 }
 
 /**
