@@ -365,6 +365,15 @@ interface Row {
   probes: number;
 }
 
+/** Milliseconds from `left` until `back()` held, polled every 250 ms; null if not within 15 s. */
+async function backWithin15s(left: number, back: () => boolean): Promise<number | null> {
+  while (Date.now() - left < 15_000) {
+    if (back()) return Date.now() - left;
+    await sleep(250);
+  }
+  return null;
+}
+
 async function runAttack(
   name: string,
   target: Target,
@@ -391,24 +400,10 @@ async function runAttack(
     }
   }
   const left = Date.now();
-  let recoveredMs: number | null = null;
-  while (Date.now() - left < 15_000) {
-    if (descriptors(target) <= fdsBefore + 2) {
-      recoveredMs = Date.now() - left;
-      break;
-    }
-    await sleep(250);
-  }
+  const recoveredMs = await backWithin15s(left, () => descriptors(target) <= fdsBefore + 2);
   // Memory gets the same 15 s from the attackers' leaving: back means within 10% (and 5 MiB) of
   // where it started.
-  let rssRecoveredMs: number | null = null;
-  while (Date.now() - left < 15_000) {
-    if (rssMiB(target) <= rssBefore * 1.1 + 5) {
-      rssRecoveredMs = Date.now() - left;
-      break;
-    }
-    await sleep(250);
-  }
+  const rssRecoveredMs = await backWithin15s(left, () => rssMiB(target) <= rssBefore * 1.1 + 5);
   const answered = latencies.filter((l): l is number => l !== null).sort((a, b) => a - b);
   return {
     attack: `${name} ×${attack.count}`,
