@@ -11,17 +11,18 @@ import { bytes, client, fromHex, hex, join, splits, utf8 } from "./_split.ts";
 
 type Parsed = { frames: Omit<Frame, "payload">[]; payloads: string[]; error?: number };
 
-function parse(chunks: Uint8Array[], options?: FrameParserOptions): Parsed {
+/** Pushes each chunk into one parser and lets `drain` take what it can; a protocol error ends it. */
+function feed(
+  chunks: Uint8Array[],
+  options: FrameParserOptions | undefined,
+  drain: (parser: FrameParser, out: Parsed) => void,
+): Parsed {
   const parser = new FrameParser(options);
   const out: Parsed = { frames: [], payloads: [] };
   try {
     for (const c of chunks) {
       parser.push(c);
-      for (let f; (f = parser.nextFrame()) !== null;) {
-        const { payload, ...rest } = f;
-        out.frames.push(rest);
-        out.payloads.push(hex(payload));
-      }
+      drain(parser, out);
     }
   } catch (e) {
     if (!(e instanceof WebSocketProtocolError)) throw e;
@@ -30,32 +31,34 @@ function parse(chunks: Uint8Array[], options?: FrameParserOptions): Parsed {
   return out;
 }
 
+function takeFrame(parser: FrameParser, out: Parsed): boolean {
+  const frame = parser.nextFrame();
+  if (frame === null) return false;
+  const { payload, ...rest } = frame;
+  out.frames.push(rest);
+  out.payloads.push(hex(payload));
+  return true;
+}
+
+function parse(chunks: Uint8Array[], options?: FrameParserOptions): Parsed {
+  return feed(chunks, options, (parser, out) => {
+    while (takeFrame(parser, out)) { /* every complete frame */ }
+  });
+}
+
 /** As {@link parse}, but each frame `nextData` takes is taken by it (the engine's way). */
 function parseData(chunks: Uint8Array[], options?: FrameParserOptions): Parsed {
-  const parser = new FrameParser(options);
-  const out: Parsed = { frames: [], payloads: [] };
-  try {
-    for (const c of chunks) {
-      parser.push(c);
-      for (;;) {
-        const opcode = parser.nextData(Infinity);
-        if (opcode !== 0) {
-          out.frames.push(f(opcode));
-          out.payloads.push(hex(parser.data));
-          continue;
-        }
-        const frame = parser.nextFrame();
-        if (frame === null) break;
-        const { payload, ...rest } = frame;
-        out.frames.push(rest);
-        out.payloads.push(hex(payload));
+  return feed(chunks, options, (parser, out) => {
+    for (;;) {
+      const opcode = parser.nextData(Infinity);
+      if (opcode !== 0) {
+        out.frames.push(f(opcode));
+        out.payloads.push(hex(parser.data));
+      } else if (!takeFrame(parser, out)) {
+        return;
       }
     }
-  } catch (e) {
-    if (!(e instanceof WebSocketProtocolError)) throw e;
-    out.error = e.code;
-  }
-  return out;
+  });
 }
 
 const f = (opcode: number, fin = true, rsv1 = false) => ({
